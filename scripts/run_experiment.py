@@ -1,0 +1,9 @@
+"""The experiment: `python scripts/run_experiment.py [--debug] [--skip-complete] [--skip-lora]
+[--skip-benchmark] [--dataset PATH]`. Trains complete and LoRA models and compares them with the base."""
+
+import sys
+
+from jsontune.cli import main
+
+if __name__ == "__main__":
+    main(["experiment", *sys.argv[1:]])

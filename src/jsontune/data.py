@@ -1,0 +1,217 @@
+"""The data contract (GUIDE section 3): JSONL records of prompt, reference, optional schema and meta.
+
+Loading validates every row and names file:line and the reason for each bad one; nothing is dropped
+silently. Splits are seeded and reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import jsonschema
+
+logger = logging.getLogger(__name__)
+
+OnBadRows = Literal["error", "skip"]
+# How many bad rows an error message lists before it summarises the rest.
+MAX_LISTED_BAD_ROWS = 20
+
+
+@dataclass(frozen=True)
+class BadRow:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+class DataError(ValueError):
+    """One or more rows break the data contract."""
+
+    def __init__(self, bad_rows: list[BadRow]):
+        self.bad_rows = bad_rows
+        listed = "\n".join(f"  {row}" for row in bad_rows[:MAX_LISTED_BAD_ROWS])
+        more = len(bad_rows) - MAX_LISTED_BAD_ROWS
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"{len(bad_rows)} bad row(s):\n{listed}{tail}")
+
+
+@dataclass
+class LoadReport:
+    """What loading found besides the good records."""
+
+    rows: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+
+
+def _check_record(obj: Any) -> str | None:
+    """The reason a parsed row breaks the contract, or None when it is good."""
+    if not isinstance(obj, dict):
+        return f"a record must be a JSON object, got {type(obj).__name__}"
+    prompt = obj.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return "missing or empty 'prompt' (a non-empty string)"
+    if "reference" not in obj:
+        return "missing 'reference'"
+    reference = obj["reference"]
+    if not isinstance(reference, (dict, list)):
+        return f"'reference' must be a JSON object or array, got {type(reference).__name__}"
+    if "id" in obj and not isinstance(obj["id"], str):
+        return "'id' must be a string"
+    if "meta" in obj and not isinstance(obj["meta"], dict):
+        return "'meta' must be an object"
+    schema = obj.get("schema")
+    if schema is not None:
+        if not isinstance(schema, dict):
+            return "'schema' must be a JSON object"
+        try:
+            validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            validator_cls.check_schema(schema)
+        except jsonschema.SchemaError as err:
+            return f"'schema' is not a valid JSON Schema: {err.message}"
+        error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(reference))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            return f"'reference' fails its own schema at {where}: {error.message}"
+    return None
+
+
+def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list[dict], LoadReport]:
+    """Read and validate one contract JSONL file.
+
+    Records without an `id` get `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
+    `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such data file")
+    records: list[dict] = []
+    report = LoadReport()
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            report.rows += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                report.bad_rows.append(BadRow(str(path), line_no, f"not UTF-8 (byte {err.start}: {err.reason})"))
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as err:
+                report.bad_rows.append(BadRow(str(path), line_no, f"not JSON: {err.msg} at column {err.colno}"))
+                continue
+            reason = _check_record(obj)
+            if reason is not None:
+                report.bad_rows.append(BadRow(str(path), line_no, reason))
+                continue
+            obj.setdefault("id", f"{path.stem}-{line_no}")
+            records.append(obj)
+    report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
+    if report.bad_rows:
+        if on_bad_rows == "error":
+            raise DataError(report.bad_rows)
+        logger.warning("%s: skipped %d bad row(s) of %d", path, len(report.bad_rows), report.rows)
+    if report.duplicate_ids:
+        logger.warning("%s: %d duplicate id(s), e.g. %s", path, len(report.duplicate_ids), report.duplicate_ids[:3])
+    return records, report
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write records as UTF-8 JSONL atomically (a failure leaves no half-written file). Returns the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def split_records(records: list[dict], test_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Seeded split into (train, test): the same records, fraction and seed always give the same split."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    order = sorted(range(len(records)), key=lambda i: records[i]["id"])
+    random.Random(seed).shuffle(order)
+    n_test = round(len(records) * test_fraction)
+    return [records[i] for i in order[n_test:]], [records[i] for i in order[:n_test]]
+
+
+def normalise_prompt(prompt: str) -> str:
+    return " ".join(prompt.lower().split())
+
+
+def prompt_overlap(train: list[dict], test: list[dict]) -> list[str]:
+    """Ids of test records whose prompt (case- and whitespace-normalised) also occurs in train."""
+    seen = {normalise_prompt(r["prompt"]) for r in train}
+    return [r["id"] for r in test if normalise_prompt(r["prompt"]) in seen]
+
+
+@dataclass
+class Splits:
+    train: list[dict]
+    test: list[dict]
+    files: dict[str, dict] = field(default_factory=dict)  # per file: rows, bad rows, train/test counts, sha256
+
+
+def load_splits(
+    files: list[str],
+    test_fraction: float,
+    seed: int,
+    max_train_rows_per_file: list[int] | None = None,
+    max_test_rows_per_file: list[int] | None = None,
+    on_bad_rows: OnBadRows = "error",
+) -> Splits:
+    """Load contract files and split each one on its own (seeded), so every source is in both splits.
+
+    The row limits hold one number for every file or one per file; the rows kept are the first of the
+    seeded shuffle, so a smaller limit keeps a subset of a larger one.
+    """
+    import hashlib
+
+    def limit_for(limits: list[int] | None, index: int) -> int | None:
+        if limits is None:
+            return None
+        return limits[0] if len(limits) == 1 else limits[index]
+
+    splits = Splits(train=[], test=[])
+    for index, name in enumerate(files):
+        records, report = read_jsonl(name, on_bad_rows=on_bad_rows)
+        train, test = split_records(records, test_fraction, seed)
+        train = train[:limit_for(max_train_rows_per_file, index)]
+        test = test[:limit_for(max_test_rows_per_file, index)]
+        splits.train += train
+        splits.test += test
+        splits.files[name] = {
+            "rows": report.rows, "bad_rows": len(report.bad_rows), "train": len(train), "test": len(test),
+            "sha256": hashlib.sha256(Path(name).read_bytes()).hexdigest(),
+        }
+    all_ids = Counter(r["id"] for r in splits.train + splits.test)
+    duplicates = [name for name, count in all_ids.items() if count > 1]
+    if duplicates:
+        logger.warning("%d id(s) occur more than once across the data files, e.g. %s", len(duplicates), duplicates[:3])
+    overlap = prompt_overlap(splits.train, splits.test)
+    if overlap:
+        logger.warning("%d test prompt(s) also occur in train (after case/space normalisation), e.g. %s",
+                       len(overlap), overlap[:3])
+    return splits

@@ -1,0 +1,255 @@
+"""Recipes: YAML files whose keys are TRL's `SFTConfig` / `ModelConfig` names, plus a `jsontune:` section.
+
+A recipe is parsed with TRL's own parser (`TrlParser`, an `HfArgumentParser`), so every value gets
+the type checks of the command line. `--key value` overrides follow the recipe. Every mistake (an
+unknown key, a bad type, a missing data file) is a `RecipeError` naming the recipe, line and key,
+raised before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from trl import ModelConfig, SFTConfig, TrlParser
+
+from jsontune.base_model import EMBEDDED_MODELS
+
+logger = logging.getLogger(__name__)
+
+JSONTUNE_SECTION = "jsontune"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class JsontuneArguments:
+    """The jsontune section of a recipe: data and prompt rendering."""
+
+    data_files: list[str] = field(
+        default_factory=lambda: ["data/synthetic/records.jsonl"],
+        metadata={"help": "Contract JSONL files (GUIDE section 3). Each is split into train/test on its own."},
+    )
+    test_fraction: float = field(default=0.1, metadata={"help": "Share of each file held out as the test split."})
+    split_seed: int = field(default=42, metadata={"help": "Seed of the train/test split."})
+    max_train_rows_per_file: list[int] | None = field(
+        default=None,
+        metadata={"help": "Use at most this many training rows of each file (seeded choice): one number for "
+                          "every file, or one per file in data_files order."},
+    )
+    max_test_rows_per_file: list[int] | None = field(
+        default=None, metadata={"help": "Evaluate on at most this many test rows of each file (as above)."}
+    )
+    on_bad_rows: Literal["error", "skip"] = field(
+        default="error", metadata={"help": "'error': a bad data row stops the run; 'skip': skip and report."}
+    )
+    prompt_format: Literal["auto", "chat", "plain"] = field(
+        default="auto",
+        metadata={"help": "'chat' uses the tokenizer's chat template, 'plain' a text format; 'auto' picks chat "
+                          "when the tokenizer has a template."},
+    )
+    system_prompt: str | None = field(default=None, metadata={"help": "System prompt; none by default."})
+    schema_in_prompt: bool = field(
+        default=False, metadata={"help": "Append the record's JSON Schema to the prompt."}
+    )
+    eval_batch_size: int = field(default=16, metadata={"help": "Batch size of generation during evaluation."})
+    eval_max_new_tokens: int = field(default=192, metadata={"help": "Token budget of one generated answer."})
+
+
+class RecipeError(ValueError):
+    """A recipe or its overrides are wrong."""
+
+
+class _RecipeParser(TrlParser):
+    """TrlParser that raises instead of printing usage and exiting."""
+
+    def error(self, message: str):  # argparse calls this on every parse problem
+        raise RecipeError(message)
+
+
+@dataclass
+class Recipe:
+    path: Path
+    training: SFTConfig
+    model: ModelConfig
+    jsontune: JsontuneArguments
+    set_keys: list[str]  # keys set by the recipe or an override, in order
+
+    def resolved(self) -> dict[str, Any]:
+        """The recipe as it ran: every key that was set, with its final value, and the jsontune section."""
+        out: dict[str, Any] = {}
+        for key in self.set_keys:
+            for obj in (self.model, self.training):
+                if key in _field_names(type(obj)):
+                    out[key] = _plain(getattr(obj, key))
+        out[JSONTUNE_SECTION] = {f.name: _plain(getattr(self.jsontune, f.name)) for f in fields(JsontuneArguments)}
+        return out
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / "recipe.yaml"
+        header = f"# resolved from {self.path}; rerun with: python scripts/sft.py {path}\n"
+        path.write_text(header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
+        return path
+
+
+def _plain(value: Any) -> Any:
+    """A YAML-safe rendering of a config value (enums become their values)."""
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _field_names(cls) -> set[str]:
+    return {f.name for f in fields(cls) if f.init}
+
+
+TRL_KEYS = _field_names(SFTConfig) | _field_names(ModelConfig)
+JSONTUNE_KEYS = _field_names(JsontuneArguments)
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key, and of `jsontune.<key>` for the jsontune section."""
+    lines: dict[str, int] = {}
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key_node, value_node in root.value:
+        lines[key_node.value] = key_node.start_mark.line + 1
+        if key_node.value == JSONTUNE_SECTION and isinstance(value_node, yaml.MappingNode):
+            for sub_key, _ in value_node.value:
+                lines[f"{JSONTUNE_SECTION}.{sub_key.value}"] = sub_key.start_mark.line + 1
+    return lines
+
+
+def _unknown_key_message(key: str, known: set[str], other: set[str], other_where: str) -> str:
+    if key in other:
+        return f"unknown key '{key}' here: it belongs {other_where}"
+    if key in ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split"):
+        return f"unknown key '{key}': jsontune reads contract JSONL files; set jsontune.data_files instead"
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def _to_tokens(key: str, value: Any) -> list[str]:
+    """Render one recipe value as command-line tokens, so argparse type-checks it like a flag."""
+    flag = f"--{key}"
+    if isinstance(value, bool):
+        return [flag, "true" if value else "false"]
+    if isinstance(value, list):
+        return [flag, *(json.dumps(v) if isinstance(v, (dict, list)) else str(v) for v in value)]
+    if isinstance(value, dict):
+        return [flag, json.dumps(value)]
+    return [flag, str(value)]
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    if not path.is_file():
+        raise RecipeError(f"{path}: no such recipe file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        key_lines = _key_lines(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RecipeError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from err
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a YAML mapping of keys to values")
+    return data, key_lines
+
+
+def _override_keys(overrides: list[str]) -> list[str]:
+    return [token[2:].split("=", 1)[0] for token in overrides if token.startswith("--")]
+
+
+def _device_tokens(user_keys: set[str]) -> list[str]:
+    """Settings that depend on the hardware, applied unless the user set them (bf16 on CPU is never kept)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return [] if "bf16" in user_keys else ["--bf16", "true" if torch.cuda.is_bf16_supported() else "false"]
+    # CPU: no bf16/fp16 kernels worth having; gradient checkpointing costs ~2.3x here and saves nothing needed.
+    tokens = ["--use_cpu", "true", "--bf16", "false", "--fp16", "false"]
+    if not user_keys & {"gradient_checkpointing", "activation_checkpointing"}:
+        tokens += ["--activation_checkpointing", "false"]
+    return tokens
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Parse a recipe and `--key value` overrides into TRL's and jsontune's dataclasses."""
+    path = Path(path)
+    overrides = list(overrides or [])
+    data, key_lines = _read_yaml(path)
+
+    problems: list[str] = []
+    section = data.pop(JSONTUNE_SECTION, None) or {}
+    if not isinstance(section, dict):
+        problems.append(f"{path}:{key_lines.get(JSONTUNE_SECTION, '?')}: '{JSONTUNE_SECTION}' must be a mapping")
+        section = {}
+    for key in data:
+        if key not in TRL_KEYS:
+            message = _unknown_key_message(key, TRL_KEYS, JSONTUNE_KEYS, f"in the '{JSONTUNE_SECTION}:' section")
+            problems.append(f"{path}:{key_lines.get(key, '?')}: {message}")
+    for key in section:
+        if key not in JSONTUNE_KEYS:
+            message = _unknown_key_message(key, JSONTUNE_KEYS, TRL_KEYS, "at the top level (a TRL key)")
+            problems.append(f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{key}', '?')}: {message}")
+    if problems:
+        raise RecipeError("\n".join(problems))
+
+    parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
+    recipe_tokens: list[str] = []
+    for key, value in {**data, **section}.items():
+        if value is None:  # argparse cannot say None; set it as the default instead
+            parser.set_defaults(**{key: None})
+        else:
+            recipe_tokens += _to_tokens(key, value)
+    recipe_keys = [*data, *section]
+    user_keys = list(dict.fromkeys([*recipe_keys, *_override_keys(overrides)]))
+    try:  # the recipe alone first, so that its errors blame the recipe
+        parser.parse_args_into_dataclasses(args=[*recipe_tokens, *_device_tokens(set(recipe_keys))])
+    except (RecipeError, ValueError) as err:
+        raise RecipeError(f"{path}: {err}") from err
+    try:
+        training, model, jsontune = parser.parse_args_into_dataclasses(
+            args=[*recipe_tokens, *overrides, *_device_tokens(set(user_keys))]
+        )
+    except (RecipeError, ValueError) as err:
+        raise RecipeError(f"{path} with overrides {' '.join(overrides)}: {err}") from err
+
+    if model.model_name_or_path is None:
+        raise RecipeError(f"{path}: 'model_name_or_path' is required (a path, a Hub id or {sorted(EMBEDDED_MODELS)})")
+    _check_model_reference(path, model.model_name_or_path)
+    for key in ("max_train_rows_per_file", "max_test_rows_per_file"):
+        limits = getattr(jsontune, key)
+        if limits is not None and len(limits) not in (1, len(jsontune.data_files)):
+            raise RecipeError(f"{path}: jsontune.{key} has {len(limits)} numbers for {len(jsontune.data_files)} "
+                              "data files: give one number, or one per file")
+    for data_file in jsontune.data_files:
+        if not Path(data_file).is_file():
+            raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")
+    if "include_num_input_tokens_seen" not in user_keys:
+        training.include_num_input_tokens_seen = "non_padding"  # for the tokens/s figure; argparse can't say it
+    if model.use_peft and training.ddp_find_unused_parameters is None:
+        training.ddp_find_unused_parameters = False  # LoRA + DDP: frozen base weights are "unused" by design
+    return Recipe(path=path, training=training, model=model, jsontune=jsontune, set_keys=user_keys)
+
+
+def _check_model_reference(path: Path, name: str) -> None:
+    if name in EMBEDDED_MODELS or Path(name).exists():
+        return
+    if _HUB_ID.match(name) and not name.startswith((".", "/")):
+        return  # a Hub id: loading it needs the Hub, which is the user's choice
+    raise RecipeError(
+        f"{path}: model_name_or_path {name!r} is not an existing path, an embedded model "
+        f"({', '.join(sorted(EMBEDDED_MODELS))}) or a Hub id (owner/name)"
+    )
