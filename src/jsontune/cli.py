@@ -170,7 +170,7 @@ def data_snips(
 
     records, report = snips.convert(sources)
     counts = snips.write_converted(records, out)
-    typer.echo(report)
+    typer.echo(report.summary())
     for intent, count in counts.items():
         typer.echo(f"{out}/{intent}.jsonl: {count} records")
 

@@ -6,6 +6,7 @@ silently. Splits are seeded and reproducible.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -55,6 +56,15 @@ class LoadReport:
     duplicate_ids: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> jsonschema.protocols.Validator:
+    """A checked validator per distinct schema: checking a schema costs ~6 ms, and files repeat a few schemas."""
+    schema = json.loads(schema_json)
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator_cls.check_schema(schema)
+    return validator_cls(schema)
+
+
 def _check_record(obj: Any) -> str | None:
     """The reason a parsed row breaks the contract, or None when it is good."""
     if not isinstance(obj, dict):
@@ -76,11 +86,10 @@ def _check_record(obj: Any) -> str | None:
         if not isinstance(schema, dict):
             return "'schema' must be a JSON object"
         try:
-            validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-            validator_cls.check_schema(schema)
+            validator = _validator(json.dumps(schema, sort_keys=True))
         except jsonschema.SchemaError as err:
             return f"'schema' is not a valid JSON Schema: {err.message}"
-        error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(reference))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(reference))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
             return f"'reference' fails its own schema at {where}: {error.message}"
@@ -140,11 +149,18 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; written data should be shareable
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def split_records(records: list[dict], test_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:

@@ -1,0 +1,266 @@
+"""The embedded synthetic dataset: contract-valid, deterministic, learnable, and the shipped file in sync."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+
+from jsontune.data import read_jsonl, write_jsonl
+from jsontune.synthetic import (
+    DATASET_FILENAME,
+    DEFAULT_PER_DOMAIN,
+    DEFAULT_SEED,
+    DOMAINS,
+    INSTRUCTIONS,
+    ORDER_ITEMS,
+    Augmentation,
+    generate_records,
+    write_dataset,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = REPO_ROOT / "data" / "synthetic"
+SWITCHES = [f.name for f in dataclasses.fields(Augmentation)]
+
+# Written out here rather than imported so the test does not trust the code under test.
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}
+NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")(?:-(" + "|".join(NUMBER_WORDS) + r"))?\b", re.I)
+PLURALS = dict(ORDER_ITEMS)
+
+
+@pytest.fixture(scope="module")
+def default_records() -> list[dict]:
+    return generate_records(DEFAULT_PER_DOMAIN, DEFAULT_SEED)
+
+
+def walk(value: Any) -> Iterator[tuple[str | None, Any]]:
+    """Every (key, value) pair of a JSON value, the root as (None, value)."""
+    stack: list[tuple[str | None, Any]] = [(None, value)]
+    while stack:
+        key, node = stack.pop()
+        yield key, node
+        if isinstance(node, dict):
+            stack.extend(node.items())
+        elif isinstance(node, list):
+            stack.extend((None, item) for item in node)
+
+
+def keys_of(value: Any) -> list[str]:
+    return [key for key, _ in walk(value) if key is not None]
+
+
+def digits_for_words(text: str) -> str:
+    def number(match: re.Match) -> str:
+        tens, ones = match.group(1).lower(), match.group(2)
+        return str(NUMBER_WORDS[tens] + (NUMBER_WORDS[ones.lower()] if ones else 0))
+
+    return NUMBER_WORD_RE.sub(number, text)
+
+
+def test_records_pass_the_data_contract(tmp_path: Path) -> None:
+    records = generate_records(20, seed=5)
+    path = tmp_path / "records.jsonl"
+    write_jsonl(path, records)
+    loaded, report = read_jsonl(path)  # raises DataError on any bad row, a reference failing its schema included
+    assert loaded == records
+    assert report.duplicate_ids == []
+    assert {r["meta"]["key_style"] for r in loaded} == {"snake_case", "camelCase"}
+
+
+def test_every_default_record_satisfies_its_schema(default_records: list[dict]) -> None:
+    # read_jsonl re-checks each schema per row (seconds for the full set); cache one validator per schema.
+    validators: dict[str, jsonschema.Draft202012Validator] = {}
+    for record in default_records:
+        schema = record["schema"]
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        text = json.dumps(schema, sort_keys=True)
+        if text not in validators:
+            jsonschema.Draft202012Validator.check_schema(schema)
+            validators[text] = jsonschema.Draft202012Validator(
+                schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            )
+        validators[text].validate(record["reference"])
+        for _, node in walk(schema):
+            if isinstance(node, dict) and node.get("type") == "object":
+                assert node["additionalProperties"] is False
+                assert set(node["required"]) <= set(node["properties"])
+
+
+def test_reference_keys_follow_schema_order(default_records: list[dict]) -> None:
+    # A stable key order gives one canonical target per record.
+    def check(value: Any, schema: dict) -> None:
+        if isinstance(value, dict):
+            schema = next((s for s in schema.get("anyOf", [schema]) if s.get("type") == "object"), schema)
+            order = list(schema["properties"])
+            assert list(value) == [key for key in order if key in value]
+            for key, item in value.items():
+                check(item, schema["properties"][key])
+        elif isinstance(value, list):
+            for item in value:
+                check(item, schema["items"])
+
+    for record in default_records:
+        check(record["reference"], record["schema"])
+
+
+def test_generation_is_deterministic_and_seeded() -> None:
+    first = generate_records(15, seed=7)
+    assert json.dumps(first) == json.dumps(generate_records(15, seed=7))
+    assert generate_records(15, seed=8) != first
+    # Record i does not depend on how many are generated.
+    shorter = generate_records(5, seed=7)
+    assert shorter == [r for r in first if int(r["id"].rsplit("-", 1)[1]) <= 5]
+
+
+def test_domains_counts_and_ids(tmp_path: Path) -> None:
+    assert len(DOMAINS) >= 8
+    assert len(set(DOMAINS)) == len(DOMAINS)
+    counts = write_dataset(tmp_path, per_domain=3, seed=1)
+    assert counts == {domain: 3 for domain in DOMAINS}
+    records, _ = read_jsonl(tmp_path / DATASET_FILENAME)
+    assert [r["id"] for r in records[:3]] == ["orders-0001", "orders-0002", "orders-0003"]
+    assert all(re.fullmatch(rf"{r['meta']['domain']}-\d{{4}}", r["id"]) for r in records)
+
+
+def test_ids_are_unique(default_records: list[dict]) -> None:
+    ids = [r["id"] for r in default_records]
+    assert len(ids) == len(set(ids)) == DEFAULT_PER_DOMAIN * len(DOMAINS)
+
+
+def test_shapes_cover_the_json_features(default_records: list[dict]) -> None:
+    values = [node for r in default_records for _, node in walk(r["reference"])]
+    assert any(isinstance(v, list) and v and all(isinstance(item, dict) for item in v) for v in values)
+    assert any(v is None for v in values)
+    assert any(isinstance(v, bool) for v in values)
+    assert any(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    assert any(isinstance(v, float) and not v.is_integer() for v in values)
+    assert any(isinstance(v, dict) and any(isinstance(item, dict) for item in v.values()) for v in values[1:])
+    assert any("enum" in node for r in default_records for _, node in walk(r["schema"]) if isinstance(node, dict))
+
+    # Some optional property is present in some records of its shape and absent in others.
+    seen: dict[tuple[str, str], set[bool]] = {}
+    for record in default_records:
+        inner_key, inner_schema = next(iter(record["schema"]["properties"].items()))
+        inner = record["reference"][inner_key]
+        for name in set(inner_schema["properties"]) - set(inner_schema["required"]):
+            seen.setdefault((record["meta"]["shape"], name), set()).add(name in inner)
+    assert any(flags == {True, False} for flags in seen.values())
+    shapes = {r["meta"]["shape"] for r in default_records}
+    assert len(shapes) >= len(DOMAINS)
+
+
+def test_string_values_are_readable_from_the_prompt(default_records: list[dict]) -> None:
+    # No hidden information: free-text values appear in the prompt (item types may be plural there).
+    # Enum values, ISO dates and 24-hour times are normalised forms the text states differently.
+    for record in default_records:
+        enums = {v for _, node in walk(record["schema"]) if isinstance(node, dict) for v in node.get("enum", [])}
+        for _, value in walk(record["reference"]):
+            if not isinstance(value, str) or value in enums or re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", value):
+                continue
+            assert value in record["prompt"] or PLURALS.get(value, value) in record["prompt"], (record["id"], value)
+
+
+def test_augmentation_defaults_and_none() -> None:
+    assert all(getattr(Augmentation(), name) for name in SWITCHES)
+    assert not any(getattr(Augmentation.none(), name) for name in SWITCHES)
+
+
+def test_no_augmentation_is_plain() -> None:
+    records = generate_records(30, augmentation=Augmentation.none())
+    prefix = INSTRUCTIONS[0].split("{text}")[0]
+    for record in records:
+        assert record["prompt"].startswith(prefix) and record["prompt"].endswith("'")
+        assert "camelCase" not in record["prompt"]
+        assert NUMBER_WORD_RE.search(record["prompt"]) is None
+        assert record["meta"]["augmentations"] == []
+        assert record["meta"]["key_style"] == "snake_case"
+        assert all(key == key.lower() for key in keys_of(record["reference"]))
+
+
+@pytest.mark.parametrize("switch", SWITCHES)
+def test_each_switch_alone_changes_the_output(switch: str) -> None:
+    plain = generate_records(20, augmentation=Augmentation.none())
+    only = generate_records(20, augmentation=dataclasses.replace(Augmentation.none(), **{switch: True}))
+    assert only != plain
+    assert all(r["meta"]["augmentations"] in ([], [switch]) for r in only)
+    assert any(r["meta"]["augmentations"] == [switch] for r in only)
+    # Untouched records come out exactly as without the switch.
+    for with_switch, without in zip(only, plain):
+        if not with_switch["meta"]["augmentations"]:
+            assert with_switch == without
+    # Turning the switch off in the full set changes it too.
+    everything_but = dataclasses.replace(Augmentation(), **{switch: False})
+    assert generate_records(20, augmentation=everything_but) != generate_records(20)
+
+
+def test_camel_case_is_announced_in_the_prompt(default_records: list[dict]) -> None:
+    camel = [r for r in default_records if r["meta"]["key_style"] == "camelCase"]
+    assert camel and len(camel) < len(default_records)
+    for record in default_records:
+        keys = keys_of(record["reference"]) + keys_of(record["schema"])
+        if record["meta"]["key_style"] == "camelCase":
+            assert "camelCase" in record["prompt"]
+            assert "key_styles" in record["meta"]["augmentations"]
+            assert not any("_" in key for key in keys_of(record["reference"]))
+        else:
+            assert "camelCase" not in record["prompt"]
+            assert all(key == key.lower() for key in keys_of(record["reference"]))
+    assert any(re.search(r"[a-z][A-Z]", "".join(keys_of(r["reference"]))) for r in camel)
+
+
+def test_numbers_as_words_still_give_integers() -> None:
+    words_only = dataclasses.replace(Augmentation.none(), numbers_as_words=True)
+    worded = generate_records(40, augmentation=words_only)
+    plain = generate_records(40, augmentation=Augmentation.none())
+    used = [(w, p) for w, p in zip(worded, plain) if w["meta"]["augmentations"] == ["numbers_as_words"]]
+    assert used
+    for with_words, with_digits in used:
+        assert NUMBER_WORD_RE.search(with_words["prompt"])
+        # Only the way numbers are written differs; the reference is the same, integers included.
+        assert with_words["reference"] == with_digits["reference"]
+        assert digits_for_words(with_words["prompt"]) == with_digits["prompt"]
+
+    # One concrete case: an order whose quantities are words in the prompt and integers in the reference.
+    order = next(w for w, _ in used if w["meta"]["shape"] == "order_items")
+    for item in order["reference"]["order"]["items"]:
+        quantity = item["quantity"]
+        assert type(quantity) is int
+        word = next(name for name, n in NUMBER_WORDS.items() if n == quantity)
+        noun = item["type"] if quantity == 1 else PLURALS[item["type"]]
+        assert re.search(rf"\b{word} {noun}\b", order["prompt"], re.I), (order["prompt"], quantity)
+
+
+def test_number_words_match_meta(default_records: list[dict]) -> None:
+    for record in default_records:
+        has_words = NUMBER_WORD_RE.search(record["prompt"]) is not None
+        assert has_words == ("numbers_as_words" in record["meta"]["augmentations"]), record["id"]
+
+
+def test_shipped_file_matches_the_generator(tmp_path: Path, default_records: list[dict]) -> None:
+    shipped = SHIPPED_DIR / DATASET_FILENAME
+    regenerated = tmp_path / DATASET_FILENAME
+    write_jsonl(regenerated, default_records)
+    assert shipped.read_bytes() == regenerated.read_bytes(), (
+        "data/synthetic/records.jsonl is stale: regenerate it with: jsontune data generate -o data/synthetic"
+    )
+    assert shipped.stat().st_size < 3 * 1024 * 1024
+
+
+def test_datasheet_states_the_shipped_hash_and_counts() -> None:
+    datasheet = (SHIPPED_DIR / "README.md").read_text(encoding="utf-8")
+    digest = hashlib.sha256((SHIPPED_DIR / DATASET_FILENAME).read_bytes()).hexdigest()
+    assert digest in datasheet
+    for domain in DOMAINS:
+        assert re.search(rf"\|\s*`?{domain}`?\s*\|[^\n]*\b{DEFAULT_PER_DOMAIN}\b", datasheet), domain
