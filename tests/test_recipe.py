@@ -137,7 +137,7 @@ def test_missing_recipe_and_bad_yaml(tmp_path):
     with pytest.raises(RecipeError, match="no such recipe file"):
         load_recipe(tmp_path / "absent.yaml")
     with pytest.raises(RecipeError, match=r"bad.yaml:2: invalid YAML"):
-        load_recipe(_write(tmp_path, BASE + "learning_rate: [1\n"))
+        load_recipe(_write(tmp_path, BASE + "learning_rate: 1: 2\n"))
 
 
 def test_row_limits_must_match_the_files(tmp_path):

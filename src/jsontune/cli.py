@@ -178,3 +178,7 @@ def data_snips(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `jsontune` console script and of scripts/*.py."""
     app(args=argv if argv is not None else sys.argv[1:], prog_name="jsontune")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ raised before any model is loaded.
 from __future__ import annotations
 
 import difflib
+import enum
 import json
 import logging
 import re
@@ -99,7 +100,7 @@ class Recipe:
 
 def _plain(value: Any) -> Any:
     """A YAML-safe rendering of a config value (enums become their values)."""
-    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+    if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -135,7 +136,9 @@ def _unknown_key_message(key: str, known: set[str], other: set[str], other_where
         return f"unknown key '{key}' here: it belongs {other_where}"
     if key in ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split"):
         return f"unknown key '{key}': jsontune reads contract JSONL files; set jsontune.data_files instead"
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    # A known key that the typo extends ("lora_rank" -> "lora_r") beats mere spelling distance.
+    prefixes = sorted((k for k in known if len(k) >= 4 and key.startswith(k)), key=len, reverse=True)
+    close = prefixes[:1] or difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
     return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
 
 
@@ -209,8 +212,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
     recipe_tokens: list[str] = []
     for key, value in {**data, **section}.items():
-        if value is None:  # argparse cannot say None; set it as the default instead
-            parser.set_defaults(**{key: None})
+        if value is None or value == []:  # argparse cannot say these; set them as the default instead
+            parser.set_defaults(**{key: value})
         else:
             recipe_tokens += _to_tokens(key, value)
     recipe_keys = [*data, *section]
@@ -237,6 +240,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     for data_file in jsontune.data_files:
         if not Path(data_file).is_file():
             raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")
+    if training.completion_only_loss is None:
+        # TRL guesses from a "prompt" column, which pre-tokenised rows lack: it would train on the prompt too.
+        training.completion_only_loss = True
     if "include_num_input_tokens_seen" not in user_keys:
         training.include_num_input_tokens_seen = "non_padding"  # for the tokens/s figure; argparse can't say it
     if model.use_peft and training.ddp_find_unused_parameters is None:

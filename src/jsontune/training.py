@@ -59,8 +59,8 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
-def train(recipe: Recipe) -> dict[str, Any]:
-    """Fine-tune as the recipe says; save the model, tokenizer, resolved recipe, prompt settings and figures."""
+def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
+    """The SFTTrainer of a recipe, with its prompt settings and data splits."""
     training_args, model_args = recipe.training, recipe.model
     model_path = resolve_model_name(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_path, model_args.model_revision)
@@ -84,6 +84,14 @@ def train(recipe: Recipe) -> dict[str, Any]:
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
+    return trainer, prompt_config, splits
+
+
+def train(recipe: Recipe) -> dict[str, Any]:
+    """Fine-tune as the recipe says; save the model, tokenizer, resolved recipe, prompt settings and figures."""
+    training_args, model_args = recipe.training, recipe.model
+    trainer, prompt_config, splits = build_trainer(recipe)
+    train_dataset = trainer.train_dataset
     trainable, total = _parameter_counts(trainer.model)
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)

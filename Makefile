@@ -1,0 +1,49 @@
+# jsontune: `make experiment` runs the main job, `make test` the tests. Both set up .venv/ first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# A CPU machine gets the CPU build of torch from this pin; a machine whose .venv already has a torch
+# (e.g. a CUDA build) keeps it. Override: make setup TORCH_SPEC="torch==2.13.0+cu128 --index-url ..."
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: setup experiment train eval test test-fast prepare-base data clean help
+
+help:
+	@echo "make experiment   fine-tune complete + LoRA on the embedded model and data, compare with the base"
+	@echo "make test         run the test suite (installs what it needs)"
+	@echo "make setup        create .venv/ and install jsontune with its dependencies"
+	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
+	@echo "make prepare-base convert the embedded base model into models/base/"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+prepare-base: setup
+	$(BIN)/jsontune prepare-base
+
+experiment: setup
+	$(BIN)/python scripts/run_experiment.py $(ARGS)
+
+RECIPE ?= recipes/lora.yaml
+train: setup
+	$(BIN)/python scripts/sft.py $(RECIPE) $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest -q $(ARGS)
+
+# Without the slow and distributed tests (a quick check while editing; CI runs `make test`).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not distributed" $(ARGS)
+
+data: setup
+	$(BIN)/jsontune data generate -o data/synthetic
+	$(BIN)/jsontune data snips ../shared/data/snips -o data/snips
+
+clean:
+	rm -rf $(VENV) results models/complete models/lora
