@@ -45,9 +45,11 @@ def tiny_model_dir(tmp_path_factory, embedded_model_dir, tokenizer) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
+    # initializer_range 0.2 (not 0.02): logits wide enough that LoRA can move them within a few steps.
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
+        initializer_range=0.2,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )
     out = tmp_path_factory.mktemp("tiny-llama")
@@ -82,8 +84,8 @@ def make_recipe(tmp_path, tiny_model_dir, tiny_data):
             "jsontune": {"data_files": [str(tiny_data)], "test_fraction": 0.0, **(jsontune or {})},
             **keys,
         }
-        if use_peft:
-            recipe.setdefault("lora_target_modules", ["q_proj", "v_proj"])
+        if use_peft and "lora_target_modules" not in recipe:
+            recipe["lora_target_modules"] = ["q_proj", "v_proj"]
         path = tmp_path / f"recipe-{'lora' if use_peft else 'full'}.yaml"
         path.write_text(yaml.safe_dump(recipe, sort_keys=False))
         return path

@@ -97,10 +97,12 @@ def train(recipe: Recipe) -> dict[str, Any]:
     trainer.save_model(training_args.output_dir)
 
     metrics = dict(result.metrics)
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = trainer.state.num_input_tokens_seen or 0
     figures = {
         "train_loss": result.training_loss,
-        "final_loss": _last_logged_loss(trainer),
+        "final_loss": losses[-1] if losses else None,
+        "loss_history": losses,
         "global_steps": result.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_examples": len(train_dataset),
@@ -127,8 +129,3 @@ def train(recipe: Recipe) -> dict[str, Any]:
 def _parameter_counts(model) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable, sum(p.numel() for p in model.parameters())
-
-
-def _last_logged_loss(trainer: SFTTrainer) -> float | None:
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    return losses[-1] if losses else None

@@ -1,0 +1,77 @@
+"""Every entry point explains itself with --help, and `accelerate launch scripts/sft.py` trains."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from peft import PeftConfig
+from safetensors.torch import load_file
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+COMMANDS = [
+    [str(BIN / "jsontune"), "--help"],
+    [str(BIN / "jsontune"), "train", "--help"],
+    [str(BIN / "jsontune"), "eval", "--help"],
+    [str(BIN / "jsontune"), "experiment", "--help"],
+    [str(BIN / "jsontune"), "prepare-base", "--help"],
+    [str(BIN / "jsontune"), "data", "--help"],
+    [str(BIN / "jsontune"), "data", "check", "--help"],
+    [str(BIN / "jsontune"), "data", "generate", "--help"],
+    [str(BIN / "jsontune"), "data", "snips", "--help"],
+    *[[sys.executable, str(script), "--help"] for script in sorted((REPO / "scripts").glob("*.py"))],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join([Path(c[0]).name, *c[1:]]))
+def test_help(command):
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+
+
+def test_train_reports_recipe_errors_without_a_traceback(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model_name_or_path: smollm2-135m-instruct\nlearning_rat: 1\n")
+    done = subprocess.run([sys.executable, str(REPO / "scripts/sft.py"), str(recipe)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "r.yaml:2: unknown key 'learning_rat' (did you mean 'learning_rate'?)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _launch(args: list[str], recipe: Path, out: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_LOG_LEVEL": "warning"}
+    command = [str(BIN / "accelerate"), "launch", *args, str(REPO / "scripts/sft.py"), str(recipe),
+               "--max_steps", "3", "--output_dir", str(out)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+
+
+def _assert_adapter(out: Path) -> None:
+    weights = load_file(out / "adapter_model.safetensors")
+    assert weights and all(t.numel() > 0 for t in weights.values())
+    assert PeftConfig.from_pretrained(out).r == 16
+
+
+@pytest.mark.slow
+def test_accelerate_launch_single_process_writes_a_loadable_adapter(make_recipe, tmp_path):
+    out = tmp_path / "adapter"
+    done = _launch(["--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+                    "--dynamo_backend", "no"], make_recipe(use_peft=True), out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    _assert_adapter(out)
+
+
+@pytest.mark.distributed
+def test_accelerate_launch_ddp_two_cpu_processes(make_recipe, tmp_path):
+    out = tmp_path / "adapter-ddp"
+    done = _launch(["--config_file", str(REPO / "accelerate_configs/ddp.yaml"), "--num_processes", "2"],
+                   make_recipe(use_peft=True), out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    _assert_adapter(out)
+    assert '"world_size": 2' in (out / "train_results.json").read_text()
