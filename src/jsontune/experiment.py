@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 from jsontune.base_model import resolve_model_name
 from jsontune.evaluation import evaluate_model, write_json
 from jsontune.recipe import Recipe, load_recipe
-from jsontune.training import load_recipe_splits, load_tokenizer, prompt_config_for, train
+from jsontune.training import load_recipe_splits, load_tokenizer, prompt_config_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +63,9 @@ def run_experiment(
     test = _shared_test_split(recipes)
     results_dir = Path(results_dir)
 
-    trained: dict[str, dict] = {}
     for label, skip in (("complete", skip_complete), ("lora", skip_lora)):
-        if skip:
-            continue
-        logger.info("training the %s model with %s", label, recipes[label].path)
-        trained[label] = train(recipes[label])
-        gc.collect()
+        if not skip:
+            _train_in_subprocess(label, recipes[label], results_dir)
     if skip_benchmark:
         return []
 
@@ -103,6 +101,15 @@ def run_experiment(
     (results_dir / "summary.md").write_text(table + "\n")
     print(f"\nTest split: {len(test)} rows. Wall time: {summary['wall_time_s'] / 60:.1f} min\n\n{table}\n")
     return rows
+
+
+def _train_in_subprocess(label: str, recipe: Recipe, results_dir: Path) -> None:
+    """Train as `scripts/sft.py` would, in a process of its own, so its peak memory is its own."""
+    resolved = recipe.save(results_dir / "recipes", f"{label}.yaml")
+    logger.info("training the %s model with %s (resolved from %s)", label, resolved, recipe.path)
+    done = subprocess.run([sys.executable, "-m", "jsontune.cli", "train", str(resolved)])
+    if done.returncode != 0:
+        raise RuntimeError(f"training the {label} model failed (exit code {done.returncode}); see the log above")
 
 
 def _shared_test_split(recipes: dict[str, Recipe]) -> list[dict]:

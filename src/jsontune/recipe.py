@@ -91,8 +91,9 @@ class Recipe:
         out[JSONTUNE_SECTION] = {f.name: _plain(getattr(self.jsontune, f.name)) for f in fields(JsontuneArguments)}
         return out
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / "recipe.yaml"
+    def save(self, directory: str | Path, name: str = "recipe.yaml") -> Path:
+        path = Path(directory) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         header = f"# resolved from {self.path}; rerun with: python scripts/sft.py {path}\n"
         path.write_text(header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
         return path
