@@ -49,6 +49,12 @@ class JsontuneArguments:
     on_bad_rows: Literal["error", "skip"] = field(
         default="error", metadata={"help": "'error': a bad data row stops the run; 'skip': skip and report."}
     )
+    length_bucket_window: int = field(
+        default=4,
+        metadata={"help": "Form each training batch from rows of similar length, sorting windows of this many "
+                          "batches of random rows, then shuffling the batches (less padding, random order). "
+                          "0: use the trainer's train_sampling_strategy instead."},
+    )
     prompt_format: Literal["auto", "chat", "plain"] = field(
         default="auto",
         metadata={"help": "'chat' uses the tokenizer's chat template, 'plain' a text format; 'auto' picks chat "

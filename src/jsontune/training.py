@@ -22,6 +22,7 @@ from jsontune.base_model import resolve_model_name
 from jsontune.data import Splits, load_splits
 from jsontune.prompting import PromptConfig, choose_prompt_config, tokenize_example
 from jsontune.recipe import Recipe
+from jsontune.sampling import LengthBucketSampler
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,21 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
+class JsontuneTrainer(SFTTrainer):
+    """SFTTrainer with length-bucketed batches (see `jsontune.sampling`)."""
+
+    def __init__(self, *args, length_bucket_window: int = 0, **kwargs):
+        self.length_bucket_window = length_bucket_window
+        super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.length_bucket_window <= 0 or not isinstance(dataset, Dataset):
+            return super()._get_train_sampler(train_dataset)
+        lengths = [len(ids) for ids in dataset["input_ids"]]
+        return LengthBucketSampler(lengths, self._train_batch_size, self.length_bucket_window, self.args.seed)
+
+
 def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
     """The SFTTrainer of a recipe, with its prompt settings and data splits."""
     training_args, model_args = recipe.training, recipe.model
@@ -76,7 +92,8 @@ def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
         "revision": model_args.model_revision,
         **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
     }
-    trainer = SFTTrainer(
+    trainer = JsontuneTrainer(
+        length_bucket_window=recipe.jsontune.length_bucket_window,
         model=model_path,
         args=training_args,
         train_dataset=train_dataset,
