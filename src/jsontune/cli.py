@@ -45,7 +45,9 @@ def train(
     except RecipeError as err:
         _fail(str(err))
     figures = run_training(loaded)
-    typer.echo(f"final loss {figures['final_loss']:.4f}, {figures['train_runtime_s']:.0f} s, "
+    last = figures["final_loss"]
+    typer.echo(f"mean training loss {figures['train_loss']:.4f}, last logged "
+               f"{'-' if last is None else f'{last:.4f}'}, {figures['train_runtime_s']:.0f} s, "
                f"{figures['train_tokens_per_second']:.0f} tokens/s -> {loaded.training.output_dir}")
 
 
