@@ -45,6 +45,10 @@ def train(
     except RecipeError as err:
         _fail(str(err))
     figures = run_training(loaded)
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:
+        return
     last = figures["final_loss"]
     typer.echo(f"mean training loss {figures['train_loss']:.4f}, last logged "
                f"{'-' if last is None else f'{last:.4f}'}, {figures['train_runtime_s']:.0f} s, "
