@@ -209,7 +209,6 @@ def test_camel_case_is_announced_in_the_prompt(default_records: list[dict]) -> N
     camel = [r for r in default_records if r["meta"]["key_style"] == "camelCase"]
     assert camel and len(camel) < len(default_records)
     for record in default_records:
-        keys = keys_of(record["reference"]) + keys_of(record["schema"])
         if record["meta"]["key_style"] == "camelCase":
             assert "camelCase" in record["prompt"]
             assert "key_styles" in record["meta"]["augmentations"]
