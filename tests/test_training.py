@@ -9,6 +9,7 @@ import pytest
 import yaml
 from peft import PeftModel
 
+from jsontune import generate_json
 from jsontune.generation import generate, load_for_inference
 from jsontune.prompting import PromptConfig, compact_json, prompt_ids
 from jsontune.recipe import load_recipe
@@ -58,3 +59,36 @@ def test_overfit_tiny_model_answers_exactly_and_stops_at_end_of_turn(make_recipe
         assert output.text == compact_json(record["reference"])
         assert output.finished  # ended with <|im_end|>, well before the 80-token budget
         assert output.new_tokens == len(tokenizer(output.text)["input_ids"]) + 1
+        # The Python API of the original experiment returns the parsed JSON.
+        assert generate_json(record["prompt"], model_path=recipe.training.output_dir) == record["reference"]
+
+
+def test_generation_metrics_during_training_drive_early_stopping_and_reach_tensorboard(make_recipe):
+    recipe = load_recipe(make_recipe(
+        use_peft=False, max_steps=6, eval_strategy="steps", eval_steps=1, save_strategy="steps", save_steps=1,
+        load_best_model_at_end=True, metric_for_best_model="json_field_f1", report_to="tensorboard",
+        jsontune={"dev_rows": 1, "early_stopping_patience": 1, "eval_max_new_tokens": 8},
+    ))
+    figures = train(recipe)
+    out = Path(recipe.training.output_dir)
+    state = json.loads(sorted(out.glob("checkpoint-*/trainer_state.json"))[-1].read_text())
+    evaluations = [e for e in state["log_history"] if "eval_json_field_f1" in e]
+    assert evaluations and all(0.0 <= e["eval_json_parse_rate"] <= 1.0 for e in evaluations)
+    # A random model's F1 stays 0: no improvement after the first evaluation, so patience 1 stops at step 2.
+    assert figures["global_steps"] == 2
+    assert state["best_metric"] == evaluations[0]["eval_json_field_f1"]
+    events = list(out.rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = EventAccumulator(str(events[0].parent)).Reload().Tags()["scalars"]
+    assert "eval/json_field_f1" in tags and "eval/loss" in tags
+
+
+def test_early_stopping_without_a_dev_set_is_a_recipe_error(make_recipe):
+    from jsontune.recipe import RecipeError
+
+    with pytest.raises(RecipeError, match="early_stopping_patience needs .*dev_rows > 0"):
+        load_recipe(make_recipe(jsontune={"early_stopping_patience": 2}, eval_strategy="steps"))
+    with pytest.raises(RecipeError, match="dev_rows is 0"):
+        load_recipe(make_recipe(eval_strategy="steps"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -67,49 +66,82 @@ def prepare_base(
     typer.echo(prepare(name, force=force))
 
 
+def _decoding(mode: str, temperatures: str, max_attempts: int | None, seed: int):
+    from jsontune.decoding import DecodingConfig
+
+    try:
+        schedule = tuple(float(t) for t in temperatures.split(",") if t.strip())
+        return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed)
+    except ValueError as err:
+        _fail(f"--decoding/--temperatures/--max-attempts: {err}")
+
+
 @app.command("eval")
 def evaluate(
     model: str = typer.Option(..., help="Model directory (full model or LoRA adapter) or embedded model name."),
     data: Path = typer.Option(..., help="Contract JSONL file to evaluate on."),
     out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json."),
-    adapter: Optional[Path] = typer.Option(None, help="LoRA adapter to apply on --model."),
-    recipe: Optional[Path] = typer.Option(None, help="Recipe whose prompt settings to use for a model "
+    adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
+    recipe: Path | None = typer.Option(None, help="Recipe whose prompt settings to use for a model "
                                                      "jsontune did not train (e.g. the base model)."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate only the first N records."),
+    decoding: str = typer.Option("greedy", help="'greedy', or 'progressive': greedy first, then sampling at "
+                                                "rising temperatures for rows whose answer is not valid."),
+    temperatures: str = typer.Option("0.3,0.6,0.9", help="Progressive: the retries' temperatures, in order."),
+    max_attempts: int | None = typer.Option(None, help="Progressive: answers per row at most, the greedy one "
+                                                          "included (default: 1 + the temperatures)."),
+    seed: int = typer.Option(0, help="Seed of the sampled retries."),
+    limit: int | None = typer.Option(None, help="Evaluate only the first N records."),
     batch_size: int = typer.Option(16, help="Generation batch size."),
     max_new_tokens: int = typer.Option(192, help="Token budget of one answer."),
 ) -> None:
-    """Generate answers for a JSONL file and score them (parse rate, field F1, exact match)."""
+    """Generate answers for a JSONL file and score them: validity, schema adherence, field F1, similarity.
+
+    Writes OUT/predictions.jsonl (every record with its answer, parsed JSON, attempts, latency and
+    metrics) and OUT/metrics.json (aggregates with 95% bootstrap intervals, latency, memory, size).
+    """
     from jsontune.base_model import resolve_model_name
-    from jsontune.data import DataError, read_jsonl
+    from jsontune.data import DataError, dataset_label, read_jsonl
     from jsontune.evaluation import evaluate_model
     from jsontune.recipe import RecipeError, load_recipe
     from jsontune.training import load_tokenizer, prompt_config_for
 
     _setup_logging()
+    config = _decoding(decoding, temperatures, max_attempts, seed)
+    if limit is not None and limit < 1:
+        _fail("--limit must be at least 1")
     try:
         records, _ = read_jsonl(data)
         prompt_config = None
         if recipe is not None:
             loaded = load_recipe(recipe)
             prompt_config = prompt_config_for(loaded, load_tokenizer(resolve_model_name(model)))
+        model_path = resolve_model_name(model)
     except (DataError, FileNotFoundError, RecipeError) as err:
         _fail(str(err))
-    metrics = evaluate_model(resolve_model_name(model), records[:limit], out, adapter=adapter,
-                             prompt_config=prompt_config, batch_size=batch_size, max_new_tokens=max_new_tokens)
-    typer.echo(f"n={metrics['n']} parse_rate={metrics['parse_rate']:.3f} field_f1={metrics['field_f1']:.3f} "
-               f"exact_match={metrics['exact_match']:.3f} -> {out}")
+    records = records[:limit]
+    metrics = evaluate_model(model_path, records, out, adapter=adapter, prompt_config=prompt_config,
+                             batch_size=batch_size, max_new_tokens=max_new_tokens, decoding=config,
+                             datasets=[dataset_label(r, data) for r in records])
+    typer.echo(summary_line(metrics) + f" -> {out}")
+
+
+def summary_line(metrics: dict) -> str:
+    """The headline figures of a metrics.json, on one line."""
+    keys = ("strict_parse_rate", "parse_rate", "schema_adherence", "field_f1", "exact_match", "quality_score")
+    figures = " ".join(f"{k}={metrics[k]:.3f}" for k in keys if metrics.get(k) is not None)
+    latency = metrics.get("latency_s") or {}
+    return f"n={metrics['n']} {figures} latency_p50={latency.get('p50', 0):.2f}s"
 
 
 @app.command()
 def experiment(
     full_recipe: Path = typer.Option(Path("recipes/full.yaml"), help="Recipe of the complete fine-tuning."),
     lora_recipe: Path = typer.Option(Path("recipes/lora.yaml"), help="Recipe of the LoRA fine-tuning."),
-    results_dir: Path = typer.Option(Path("results/experiment"), help="Where results are written."),
+    results_dir: Path = typer.Option(Path("results/benchmarks"), help="Where results are written."),
     skip_complete: bool = typer.Option(False, "--skip-complete", help="Don't train the complete model."),
     skip_lora: bool = typer.Option(False, "--skip-lora", help="Don't train the LoRA model."),
     skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
-    dataset: Optional[str] = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
+    dataset: str | None = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
     debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per file."),
 ) -> None:
     """Fine-tune completely and with LoRA, then compare both with the base model on the test split.
@@ -152,8 +184,8 @@ def data_check(
 @data_app.command("generate")
 def data_generate(
     out: Path = typer.Option(Path("data/synthetic"), "--out", "-o", help="Output directory."),
-    per_domain: Optional[int] = typer.Option(None, help="Records per domain (default: the shipped size)."),
-    seed: Optional[int] = typer.Option(None, help="Seed (default: the shipped seed)."),
+    per_domain: int | None = typer.Option(None, help="Records per domain (default: the shipped size)."),
+    seed: int | None = typer.Option(None, help="Seed (default: the shipped seed)."),
     augment: bool = typer.Option(True, help="Apply the augmentations (paraphrases, fact order, "
                                             "numbers as words, key styles)."),
 ) -> None:

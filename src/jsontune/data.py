@@ -9,15 +9,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import random
-import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import jsonschema
+
+from jsontune.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -140,27 +141,9 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
     """Write records as UTF-8 JSONL atomically (a failure leaves no half-written file). Returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; written data should be shareable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    lines = [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
+    atomic_write(path, lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
+    return len(lines)
 
 
 def split_records(records: list[dict], test_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -188,6 +171,24 @@ class Splits:
     train: list[dict]
     test: list[dict]
     files: dict[str, dict] = field(default_factory=dict)  # per file: rows, bad rows, train/test counts, sha256
+    test_files: list[str] = field(default_factory=list)  # the data file of each test record
+
+    def test_datasets(self) -> list[str]:
+        """The dataset label of each test record (see `dataset_label`)."""
+        return [dataset_label(record, name) for record, name in zip(self.test, self.test_files)]
+
+
+def dataset_label(record: dict, path: str | Path | None = None) -> str:
+    """A record's dataset, for per-dataset figures: its meta.dataset, else the name of its file's folder
+    (data/snips/GetWeather.jsonl -> "snips"), else the file's stem, else "data"."""
+    meta = record.get("meta") or {}
+    if isinstance(meta.get("dataset"), str) and meta["dataset"]:
+        return meta["dataset"]
+    if path is None:
+        return "data"
+    path = Path(path)
+    folder = path.parent.name
+    return folder if folder and folder not in ("data", ".") else path.stem
 
 
 def load_splits(
@@ -218,6 +219,7 @@ def load_splits(
         test = test[:limit_for(max_test_rows_per_file, index)]
         splits.train += train
         splits.test += test
+        splits.test_files += [name] * len(test)
         splits.files[name] = {
             "rows": report.rows, "bad_rows": len(report.bad_rows), "train": len(train), "test": len(test),
             "sha256": hashlib.sha256(Path(name).read_bytes()).hexdigest(),

@@ -1,4 +1,4 @@
-"""Loading a model for inference and batched greedy generation.
+"""Loading a model for inference and batched generation (greedy, or sampled at a temperature).
 
 Prompts are sorted by length and left-padded, so a batch wastes little padding; each row stops at the
 end-of-turn token, which is cut from the returned text.
@@ -59,10 +59,20 @@ def load_for_inference(model_path: str | Path, adapter: str | Path | None = None
     return model.to(device).eval(), tokenizer, prompt_config
 
 
+def _sampling_kwargs(temperature: float | None) -> dict:
+    if temperature is None:
+        return {"do_sample": False}
+    # Plain temperature sampling: no top-k/top-p truncation inherited from the model's generation config.
+    return {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+
+
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 192, batch_size: int = 16,
-             progress: bool = True, desc: str = "generating") -> list[Generation]:
-    """Greedy answers for token-id prompts, in the order given."""
+             progress: bool = True, desc: str = "generating", temperature: float | None = None,
+             seed: int = 0) -> list[Generation]:
+    """Answers for token-id prompts, in the order given: greedy, or sampled at `temperature` (seeded)."""
+    if temperature is not None:
+        torch.manual_seed(seed)
     eot = end_of_turn_id(tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eot
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -80,7 +90,7 @@ def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 1
         began = time.perf_counter()
         output = model.generate(
             input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
-            do_sample=False, eos_token_id=eot, pad_token_id=pad,
+            eos_token_id=eot, pad_token_id=pad, **_sampling_kwargs(temperature),
         )
         latency = (time.perf_counter() - began) / len(rows)
         for j, i in enumerate(rows):

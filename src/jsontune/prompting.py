@@ -34,7 +34,7 @@ class PromptConfig:
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> "PromptConfig | None":
+    def load(cls, directory: str | Path) -> PromptConfig | None:
         """The prompt settings saved with a trained model, or None for a model jsontune did not train."""
         path = Path(directory) / PROMPT_CONFIG_FILE
         if not path.is_file():

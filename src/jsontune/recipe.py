@@ -66,6 +66,28 @@ class JsontuneArguments:
     )
     eval_batch_size: int = field(default=16, metadata={"help": "Batch size of generation during evaluation."})
     eval_max_new_tokens: int = field(default=192, metadata={"help": "Token budget of one generated answer."})
+    eval_decoding: Literal["greedy", "progressive"] = field(
+        default="progressive",
+        metadata={"help": "Decoding of the benchmark: 'progressive' answers greedily, then retries invalid answers "
+                          "with sampling at eval_temperatures (its greedy results are reported too)."},
+    )
+    eval_temperatures: list[float] = field(
+        default_factory=lambda: [0.3, 0.6, 0.9], metadata={"help": "Temperatures of the progressive retries."}
+    )
+    eval_max_attempts: int | None = field(
+        default=None, metadata={"help": "Answers per row at most, greedy included (default: 1 + the temperatures)."}
+    )
+    dev_rows: int = field(
+        default=0,
+        metadata={"help": "Hold this many training rows out as a dev set (seeded): with eval_strategy set, each "
+                          "evaluation generates on them and logs eval_json_* metrics (parse rate, schema "
+                          "adherence, field F1, quality score) next to the loss. 0: no dev set."},
+    )
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={"help": "Stop after this many evaluations without improvement of metric_for_best_model (e.g. "
+                          "json_field_f1); needs dev_rows and load_best_model_at_end, which keeps the best."},
+    )
 
 
 class RecipeError(ValueError):
@@ -247,6 +269,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     for data_file in jsontune.data_files:
         if not Path(data_file).is_file():
             raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")
+    _check_dev_settings(path, training, jsontune)
     if training.completion_only_loss is None:
         # TRL guesses from a "prompt" column, which pre-tokenised rows lack: it would train on the prompt too.
         training.completion_only_loss = True
@@ -255,6 +278,24 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if model.use_peft and training.ddp_find_unused_parameters is None:
         training.ddp_find_unused_parameters = False  # LoRA + DDP: frozen base weights are "unused" by design
     return Recipe(path=path, training=training, model=model, jsontune=jsontune, set_keys=user_keys)
+
+
+def _check_dev_settings(path: Path, training: SFTConfig, args: JsontuneArguments) -> None:
+    """In-training generation metrics and early stopping need a dev set, evaluations and a kept best model."""
+    evaluating = str(getattr(training.eval_strategy, "value", training.eval_strategy)) != "no"
+    if args.dev_rows < 0:
+        raise RecipeError(f"{path}: jsontune.dev_rows must be 0 or more, not {args.dev_rows}")
+    if evaluating and args.dev_rows == 0:
+        raise RecipeError(f"{path}: eval_strategy is {training.eval_strategy!r} but jsontune.dev_rows is 0: "
+                          "set dev_rows to hold out a dev set to evaluate on")
+    if args.early_stopping_patience is None:
+        return
+    missing = [key for key, ok in (("an eval_strategy other than 'no'", evaluating),
+                                   ("jsontune.dev_rows > 0", args.dev_rows > 0),
+                                   ("metric_for_best_model (e.g. json_field_f1)", training.metric_for_best_model),
+                                   ("load_best_model_at_end: true", training.load_best_model_at_end)) if not ok]
+    if missing:
+        raise RecipeError(f"{path}: jsontune.early_stopping_patience needs " + ", ".join(missing))
 
 
 def _check_model_reference(path: Path, name: str) -> None:

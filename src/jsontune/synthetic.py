@@ -21,10 +21,11 @@ import copy
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from jsontune.data import write_jsonl
 

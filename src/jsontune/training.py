@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
-import sys
+import random
 from pathlib import Path
 from typing import Any
 
-import torch
 from datasets import Dataset
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, EarlyStoppingCallback
 from trl import SFTTrainer, get_peft_config, get_quantization_config
 
 from jsontune.base_model import resolve_model_name
+from jsontune.callbacks import GenerationMetricsCallback
 from jsontune.data import Splits, load_splits
+from jsontune.evaluation import TRAIN_RESULTS_FILE
+from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.prompting import PromptConfig, choose_prompt_config, tokenize_example
 from jsontune.recipe import Recipe
 from jsontune.sampling import LengthBucketSampler
 
 logger = logging.getLogger(__name__)
-
-TRAIN_RESULTS_FILE = "train_results.json"
-
 
 def load_recipe_splits(recipe: Recipe) -> Splits:
     args = recipe.jsontune
@@ -52,14 +50,6 @@ def build_dataset(records: list[dict], tokenizer, config: PromptConfig) -> Datas
     return Dataset.from_list([tokenize_example(tokenizer, record, config) for record in records])
 
 
-def peak_memory_mb() -> float:
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    # ru_maxrss is in KiB on Linux, bytes on macOS
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
 class JsontuneTrainer(SFTTrainer):
     """SFTTrainer with length-bucketed batches (see `jsontune.sampling`)."""
 
@@ -82,9 +72,11 @@ def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
     tokenizer = load_tokenizer(model_path, model_args.model_revision)
     prompt_config = prompt_config_for(recipe, tokenizer)
     splits = load_recipe_splits(recipe)
-    if not splits.train:
+    train_records, dev_records = hold_out_dev(splits.train, recipe.jsontune.dev_rows, recipe.jsontune.split_seed)
+    if not train_records:
         raise ValueError(f"{recipe.path}: the training split is empty")
-    train_dataset = build_dataset(splits.train, tokenizer, prompt_config)
+    train_dataset = build_dataset(train_records, tokenizer, prompt_config)
+    eval_dataset = build_dataset(dev_records, tokenizer, prompt_config) if dev_records else None
 
     training_args.model_init_kwargs = {
         **(training_args.model_init_kwargs or {}),
@@ -97,11 +89,29 @@ def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
         model=model_path,
         args=training_args,
         train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
+    if dev_records:
+        callback = GenerationMetricsCallback(dev_records, tokenizer, prompt_config,
+                                             recipe.jsontune.eval_max_new_tokens, recipe.jsontune.eval_batch_size)
+        callback.trainer = trainer
+        trainer.add_callback(callback)  # before early stopping, which reads the metrics it adds
+    if recipe.jsontune.early_stopping_patience is not None:
+        trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=recipe.jsontune.early_stopping_patience))
     return trainer, prompt_config, splits
+
+
+def hold_out_dev(records: list[dict], dev_rows: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, dev): a seeded sample of dev_rows records held out of the training records."""
+    if dev_rows <= 0:
+        return records, []
+    if dev_rows >= len(records):
+        raise ValueError(f"jsontune.dev_rows ({dev_rows}) must be below the training rows ({len(records)})")
+    chosen = set(random.Random(seed).sample(range(len(records)), dev_rows))
+    return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
 
 
 def train(recipe: Recipe) -> dict[str, Any]:
@@ -110,9 +120,11 @@ def train(recipe: Recipe) -> dict[str, Any]:
     trainer, prompt_config, splits = build_trainer(recipe)
     train_dataset = trainer.train_dataset
     trainable, total = _parameter_counts(trainer.model)
+    reset_peak_memory()
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
 
+    peak_mb, peak_kind = peak_memory_mb()
     metrics = dict(result.metrics)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = trainer.state.num_input_tokens_seen or 0
@@ -126,8 +138,8 @@ def train(recipe: Recipe) -> dict[str, Any]:
         "train_samples_per_second": metrics.get("train_samples_per_second"),
         "train_tokens": tokens,
         "train_tokens_per_second": tokens / metrics["train_runtime"] if metrics.get("train_runtime") else None,
-        "peak_memory_mb": peak_memory_mb(),
-        "peak_memory_kind": "cuda_max_allocated" if torch.cuda.is_available() else "process_max_rss",
+        "peak_memory_mb": peak_mb,
+        "peak_memory_kind": peak_kind,
         "trainable_parameters": trainable,
         "total_parameters": total,
         "world_size": training_args.world_size,

@@ -1,0 +1,76 @@
+"""The Python API of the original experiment: `generate_json(prompt, model_path=...)`.
+
+    from jsontune import generate_json, generate_json_lora
+    order = generate_json("Carla ordered 5 notebooks.", model_path="models/complete")
+    order = generate_json_lora("Carla ordered 5 notebooks.", model_path="models/lora")
+
+Both return the parsed JSON value. When no valid JSON comes out (after progressive sampling, by
+default), they return an `InvalidJSON`: a falsy value that carries the raw text and the reason, so
+`if not result:` tells the two apart even when the JSON itself is falsy (`{}`, `[]`): check with
+`isinstance(result, InvalidJSON)` there. Models stay loaded between calls (the two most recent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsontune.decoding import DEFAULT_TEMPERATURES, DecodingConfig, decode
+from jsontune.generation import load_for_inference
+from jsontune.prompting import choose_prompt_config, prompt_ids
+from jsontune.repair import recover_json
+
+
+@dataclass(frozen=True)
+class InvalidJSON:
+    """What generate_json returns when the model wrote no valid JSON: the last raw answer and why."""
+
+    raw: str
+    reason: str
+    attempts: int
+
+    def __bool__(self) -> bool:
+        return False
+
+
+@lru_cache(maxsize=2)
+def _load(model_path: str, adapter: str | None):
+    return load_for_inference(model_path, adapter)
+
+
+def generate_json(
+    prompt: str,
+    model_path: str | Path = "models/complete",
+    adapter: str | Path | None = None,
+    schema: dict | None = None,
+    decoding: str = "progressive",
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES,
+    max_new_tokens: int = 192,
+    seed: int = 0,
+) -> Any:
+    """The JSON a fine-tuned model writes for `prompt`, parsed; an `InvalidJSON` when there is none.
+
+    `model_path` is a complete model, or a LoRA adapter directory (its base is found from the
+    adapter's config); `adapter` applies an adapter on top of `model_path`. With a `schema`, an
+    answer must follow it to count as valid (and it is shown to a model trained with the schema in
+    its prompt). `decoding="progressive"` retries invalid answers with sampling at `temperatures`.
+    """
+    model, tokenizer, saved_config = _load(str(model_path), str(adapter) if adapter else None)
+    config = saved_config or choose_prompt_config(tokenizer)
+    record = {"prompt": prompt, "schema": schema}
+    decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
+    [tries] = decode(model, tokenizer, [prompt_ids(tokenizer, record, config)], [schema], decoding_config,
+                     max_new_tokens=max_new_tokens, batch_size=1, progress=False)
+    answer = tries[-1]
+    recovery = recover_json(answer.text)
+    if answer.valid:
+        return recovery.value
+    reason = recovery.reason if not recovery.ok else "the JSON does not follow the schema"
+    return InvalidJSON(raw=answer.text, reason=reason or "invalid JSON", attempts=len(tries))
+
+
+def generate_json_lora(prompt: str, model_path: str | Path = "models/lora", **kwargs) -> Any:
+    """`generate_json` with a LoRA adapter directory (the original experiment's second entry point)."""
+    return generate_json(prompt, model_path=model_path, **kwargs)

@@ -1,0 +1,47 @@
+"""generate_json / generate_json_lora: the parsed JSON, or a falsy InvalidJSON carrying the raw text."""
+
+from __future__ import annotations
+
+import pytest
+
+from jsontune import InvalidJSON, api, generate_json, generate_json_lora
+from jsontune.decoding import Attempt
+
+SCHEMA = {"type": "object", "required": ["name"]}
+
+
+@pytest.mark.slow
+def test_an_answer_that_cannot_be_json_gives_invalid_json(make_recipe):
+    from jsontune.recipe import load_recipe
+    from jsontune.training import train
+
+    recipe = load_recipe(make_recipe(use_peft=True, max_steps=1))
+    train(recipe)
+    # One token cannot hold an object with a "name" key.
+    result = generate_json_lora("Bob lives in Oslo.", model_path=recipe.training.output_dir, schema=SCHEMA,
+                                max_new_tokens=1, decoding="progressive", temperatures=(0.7,))
+    assert isinstance(result, InvalidJSON) and not result
+    assert result.attempts == 2 and isinstance(result.raw, str) and result.reason
+
+
+def test_valid_and_invalid_answers(monkeypatch):
+    answers = {"ok": '```json\n{"name": "Bob", "empty": {}}\n```', "schema": '{"nom": "Bob"}', "junk": "Sorry!"}
+    monkeypatch.setattr(api, "_load", lambda path, adapter: (None, None, None))
+    monkeypatch.setattr(api, "choose_prompt_config", lambda tokenizer: None)
+    monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
+
+    def fake_decode(model, tokenizer, prompts, schemas, config, **kwargs):
+        text = answers[current]
+        from jsontune.decoding import is_valid_answer
+
+        return [[Attempt(text, 5, 0.1, True, None, is_valid_answer(text, schemas[0]))]]
+
+    monkeypatch.setattr(api, "decode", fake_decode)
+    current = "ok"
+    assert generate_json("Bob", schema=SCHEMA) == {"name": "Bob", "empty": {}}
+    current = "schema"
+    result = generate_json("Bob", schema=SCHEMA)
+    assert isinstance(result, InvalidJSON) and result.raw == '{"nom": "Bob"}' and "schema" in result.reason
+    current = "junk"
+    result = generate_json("Bob")
+    assert not result and result.raw == "Sorry!"
