@@ -1,39 +1,56 @@
-"""The experiment end to end on the tiny model: train both, evaluate three, write the summary."""
+"""The experiment end to end on the tiny model: train both, benchmark three, write the four deliverables."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
 from jsontune.experiment import run_experiment
+from jsontune.report import PANEL_TITLES
 
 pytestmark = pytest.mark.slow
 
 
-def test_experiment_trains_both_and_compares_three_models(make_recipe, tmp_path, capsys):
-    small = {"test_fraction": 0.5, "eval_max_new_tokens": 8}
+def test_experiment_trains_both_and_benchmarks_three_models(make_recipe, tiny_data, tmp_path, capsys):
+    small = {"test_fraction": 0.5, "eval_max_new_tokens": 8, "eval_temperatures": [0.7], "dev_rows": 0}
     full = make_recipe(use_peft=False, max_steps=2, jsontune=small)
     lora = make_recipe(use_peft=True, max_steps=2, jsontune=small)
     results = tmp_path / "results"
 
-    rows = run_experiment(full, lora, results)
+    runs = run_experiment(full, lora, results)
 
-    assert [r["model"] for r in rows] == ["base", "complete", "lora"]
-    summary = json.loads((results / "summary.json").read_text())
-    assert summary["test_rows"] == 1 and len(summary["rows"]) == 3
-    for label in ("base", "complete", "lora"):
-        metrics = json.loads((results / label / "metrics.json").read_text())
-        assert metrics["n"] == 1 and 0.0 <= metrics["field_f1"] <= 1.0
-        prediction = json.loads((results / label / "predictions.jsonl").read_text())
-        assert {"id", "prompt", "reference", "output", "parsed", "field_f1"} <= set(prediction)
-    trained = {r["model"]: r for r in rows}
-    assert trained["lora"]["trainable_parameters"] < trained["complete"]["trainable_parameters"]
+    assert [(r.model, r.decoding) for r in runs] == [
+        ("base", "greedy"), ("complete", "greedy"), ("complete", "progressive"),
+        ("lora", "greedy"), ("lora", "progressive")]
+    for name in ("benchmark_results.png", "benchmark_results.csv", "experiment_metadata.json", "report.md"):
+        assert (results / name).stat().st_size > 0, name
+    assert (results / "benchmark_results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metadata = json.loads((results / "experiment_metadata.json").read_text())
+    assert metadata["plot_panels"] == list(PANEL_TITLES)
+    assert metadata["test_rows"] == 1 and set(metadata["recipes"]) == {"complete", "lora"}
+    assert all(len(info["sha256"]) == 64 for info in metadata["data_files"].values())
+    assert {"train_complete_s", "train_lora_s", "eval_base_s", "total_s"} <= set(metadata["timings"])
+    rows = list(csv.DictReader((results / "benchmark_results.csv").open()))
+    assert len(rows) == 5 * 2  # runs x (the one dataset + "all")
+    assert {row["dataset"] for row in rows} == {"all", tiny_data.parent.name}  # a record's dataset: its folder
+
+    # The greedy run of a progressive evaluation is its first attempts, rescored.
+    greedy = json.loads((results / "runs/lora/greedy/predictions.jsonl").read_text())
+    progressive = json.loads((results / "runs/lora/progressive/predictions.jsonl").read_text())
+    assert greedy["output"] == progressive["attempt_history"][0]["output"]
+    assert greedy["attempts"] == 1 and progressive["attempts"] in (1, 2)
+
+    trained = {(r.model, r.decoding): r.metrics for r in runs}
+    assert trained[("lora", "greedy")]["trainable_parameters"] < trained[("complete", "greedy")]["trainable_parameters"]
+    assert trained[("lora", "greedy")]["model_size_mb"] < trained[("complete", "greedy")]["model_size_mb"]
     assert (results / "recipes" / "lora.yaml").is_file()
-    assert "| lora |" in capsys.readouterr().out
+    assert "Complete vs LoRA" in (results / "report.md").read_text()
+    assert "report.md" in capsys.readouterr().out
 
-    # Skipping training still evaluates what was trained before; --dataset swaps the data.
+    # Skipping training still benchmarks what was trained before; --dataset swaps the data.
     again = run_experiment(full, lora, tmp_path / "again", skip_complete=True, skip_lora=True)
-    assert [r["model"] for r in again] == ["base", "complete", "lora"]
+    assert [r.model for r in again] == ["base", "complete", "complete", "lora", "lora"]
     with pytest.raises(FileNotFoundError, match="--dataset"):
         run_experiment(full, lora, tmp_path / "x", dataset=str(tmp_path / "absent.jsonl"))
