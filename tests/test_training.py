@@ -89,6 +89,6 @@ def test_early_stopping_without_a_dev_set_is_a_recipe_error(make_recipe):
     from jsontune.recipe import RecipeError
 
     with pytest.raises(RecipeError, match="early_stopping_patience needs .*dev_rows > 0"):
-        load_recipe(make_recipe(jsontune={"early_stopping_patience": 2}, eval_strategy="steps"))
-    with pytest.raises(RecipeError, match="dev_rows is 0"):
+        load_recipe(make_recipe(jsontune={"early_stopping_patience": 2}))
+    with pytest.raises(RecipeError, match="eval_strategy is 'steps' but jsontune.dev_rows is 0"):
         load_recipe(make_recipe(eval_strategy="steps"))

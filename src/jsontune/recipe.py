@@ -282,11 +282,12 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def _check_dev_settings(path: Path, training: SFTConfig, args: JsontuneArguments) -> None:
     """In-training generation metrics and early stopping need a dev set, evaluations and a kept best model."""
-    evaluating = str(getattr(training.eval_strategy, "value", training.eval_strategy)) != "no"
+    strategy = str(getattr(training.eval_strategy, "value", training.eval_strategy))
+    evaluating = strategy != "no"
     if args.dev_rows < 0:
         raise RecipeError(f"{path}: jsontune.dev_rows must be 0 or more, not {args.dev_rows}")
     if evaluating and args.dev_rows == 0:
-        raise RecipeError(f"{path}: eval_strategy is {training.eval_strategy!r} but jsontune.dev_rows is 0: "
+        raise RecipeError(f"{path}: eval_strategy is {strategy!r} but jsontune.dev_rows is 0: "
                           "set dev_rows to hold out a dev set to evaluate on")
     if args.early_stopping_patience is None:
         return
