@@ -94,7 +94,8 @@ def test_unknown_key_names_line_and_suggests(tmp_path):
 
 def test_jsontune_key_at_top_level_is_pointed_to_its_section(tmp_path):
     path = _write(tmp_path, BASE + "system_prompt: hi\n")
-    with pytest.raises(RecipeError, match="bad.yaml:2: unknown key 'system_prompt' here: it belongs in the 'jsontune:'"):
+    message = "bad.yaml:2: unknown key 'system_prompt' here: it belongs in the 'jsontune:'"
+    with pytest.raises(RecipeError, match=message):
         load_recipe(path)
 
 

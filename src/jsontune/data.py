@@ -6,7 +6,6 @@ silently. Splits are seeded and reproducible.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import random
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import jsonschema
 
 from jsontune.files import atomic_write
+from jsontune.schemas import validator
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,6 @@ class LoadReport:
     duplicate_ids: list[str] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1024)
-def _validator(schema_json: str) -> jsonschema.protocols.Validator:
-    """A checked validator per distinct schema: checking a schema costs ~6 ms, and files repeat a few schemas."""
-    schema = json.loads(schema_json)
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator_cls.check_schema(schema)
-    return validator_cls(schema)
-
-
 def _check_record(obj: Any) -> str | None:
     """The reason a parsed row breaks the contract, or None when it is good."""
     if not isinstance(obj, dict):
@@ -87,10 +78,10 @@ def _check_record(obj: Any) -> str | None:
         if not isinstance(schema, dict):
             return "'schema' must be a JSON object"
         try:
-            validator = _validator(json.dumps(schema, sort_keys=True))
+            checker = validator(schema)
         except jsonschema.SchemaError as err:
             return f"'schema' is not a valid JSON Schema: {err.message}"
-        error = jsonschema.exceptions.best_match(validator.iter_errors(reference))
+        error = jsonschema.exceptions.best_match(checker.iter_errors(reference))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
             return f"'reference' fails its own schema at {where}: {error.message}"

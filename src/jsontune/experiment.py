@@ -103,9 +103,16 @@ def run_experiment(
         "timings": timings,
     }
     paths = write_benchmark(results_dir, runs, context)
-    print(f"\nTest split: {len(test)} rows. Wall time: {timings['total_s'] / 60:.1f} min. "
-          f"Report: {paths['report']}\n")
+    print(f"\nTest split: {len(test)} rows. Wall time: {timings['total_s'] / 60:.1f} min.\n")
+    print(_headline(paths["report"].read_text()))
+    print(f"Full report: {paths['report']}; plot, CSV and metadata beside it.")
     return runs
+
+
+def _headline(report: str) -> str:
+    """The report's overall table and complete-vs-LoRA tests, for the terminal."""
+    sections = report.split("\n## ")
+    return "\n".join("## " + s for s in sections[1:] if s.startswith(("Overall", "Complete vs LoRA")))
 
 
 def _load_run(label: str, directory: Path) -> BenchmarkRun:

@@ -21,19 +21,17 @@ import json
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from apted import APTED
 from apted.helpers import Tree
 from genson import SchemaBuilder
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.validators import validator_for
 from rapidfuzz import fuzz
 from scipy.stats import DegenerateDataWarning, bootstrap
 
 from jsontune.repair import recover_json
+from jsontune.schemas import validator
 
 # Weights of quality_score. Field F1 (are the values right?) carries the most; semantic similarity
 # gives partial credit for near-miss strings; parsing, schema and shape are necessary but cheap to
@@ -171,15 +169,6 @@ def implied_schema(reference: Any) -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-@lru_cache(maxsize=512)
-def _validator(schema_json: str) -> Any:
-    """A checked, compiled validator per distinct schema (rows share a handful of schemas)."""
-    schema = json.loads(schema_json)
-    cls = validator_for(schema, default=Draft202012Validator)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=FormatChecker())
-
-
 def schema_valid(value: Any, schema: dict | None, reference: Any) -> bool:
     """Whether value satisfies the record's schema, or, without one, the schema the reference implies.
 
@@ -188,7 +177,7 @@ def schema_valid(value: Any, schema: dict | None, reference: Any) -> bool:
     """
     if schema is None:
         schema = implied_schema(reference)
-    return bool(_validator(json.dumps(schema, sort_keys=True)).is_valid(value))
+    return bool(validator(schema).is_valid(value))
 
 
 # --------------------------------------------------------------------------- shape and similarity

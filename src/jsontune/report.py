@@ -61,7 +61,8 @@ LABELS = {
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "evaluate", "jsonschema", "deepspeed",
             "bitsandbytes", "json-repair", "apted", "rapidfuzz", "scipy", "matplotlib", "jsontune")
 
-MEMORY_KINDS = {"process_max_rss": "process max RSS", "cuda_max_allocated": "CUDA max allocated"}
+MEMORY_KINDS = {"rss_peak": "peak RSS", "process_max_rss": "process max RSS",
+                "cuda_max_allocated": "CUDA max allocated"}
 
 ALL_DATASETS = "all"
 COMPLETE, LORA = "complete", "lora"
@@ -569,7 +570,7 @@ def _grouped_bars(ax, runs, styles, groups: list[str], values: list[list[float |
     total_bars = sum(v is not None for row in values for v in row)
     label_values = total_bars <= 36
     font = 7 if total_bars > 12 else 8
-    for i, (run, (color, hatch)) in enumerate(zip(runs, styles)):
+    for i, (color, hatch) in enumerate(styles[: len(runs)]):
         for g, value in enumerate(values[i]):
             if value is None or (log and value <= 0):
                 continue
