@@ -14,6 +14,7 @@ help:
 	@echo "make test         run the test suite (installs what it needs)"
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
+	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
 	@echo "make prepare-base convert the embedded base model into models/base/"
 
 setup: $(STAMP)
@@ -33,6 +34,13 @@ experiment: setup
 RECIPE ?= recipes/lora.yaml
 train: setup
 	$(BIN)/python scripts/sft.py $(RECIPE) $(ARGS)
+
+# make eval MODEL=models/lora DATA=data/synthetic/records.jsonl OUT=results/eval-lora ARGS="--limit 50"
+MODEL ?= models/lora
+DATA ?= results/benchmarks/test.jsonl
+OUT ?= results/eval
+eval: setup
+	$(BIN)/python scripts/evaluate.py --model $(MODEL) --data $(DATA) --out $(OUT) $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -398,12 +398,15 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     lines = [f"# {title}", ""]
     total = ", ".join(f"{run.label} (n = {run.metrics.get('n', len(run.rows))})" for run in runs)
     lines += [f"Runs: {total}." if runs else "No runs.", "",
-              "Scores are means over test rows with 95% bootstrap confidence intervals in brackets.", ""]
+              "Scores are means over test rows with 95% bootstrap confidence intervals in brackets. "
+              "Attempts: answers per row (progressive decoding retries invalid ones); rescued: the share of "
+              "rows valid only thanks to a retry. Definitions: docs/metrics.md.", ""]
 
     slots = _has_slots([run.metrics for run in runs])
     header = ["model", "decoding", "n", "strict parse", "parse", "schema", "exact match", "field F1", "quality score"]
     header += ["slot F1", "intent acc."] if slots else []
-    header += ["latency mean / p95 (s)", "tokens/s", "peak memory (MB)", "size (MB)", "trainable params"]
+    header += ["attempts / rescued", "latency mean / p95 (s)", "tokens/s", "peak memory (MB)", "size (MB)",
+               "trainable params"]
     body = []
     for run in runs:
         m, perf = run.metrics, _performance(run.metrics)
@@ -414,7 +417,8 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         memory = _fmt(perf["peak_memory_mb"], 0)
         if m.get("peak_memory_kind") and memory != "–":
             memory += f" ({_memory_kind(m['peak_memory_kind'])})"
-        row += [f"{_fmt(perf['latency_mean_s'], 2)} / {_fmt(perf['latency_p95_s'], 2)}",
+        row += [f"{_fmt(m.get('mean_attempts'), 2)} / {_fmt(m.get('rescued_rate'), 3)}",
+                f"{_fmt(perf['latency_mean_s'], 2)} / {_fmt(perf['latency_p95_s'], 2)}",
                 _fmt(perf["generated_tokens_per_second"], 1), memory, _fmt(perf["model_size_mb"], 1),
                 _fmt_count(perf["trainable_parameters"])]
         body.append(row)
