@@ -19,7 +19,7 @@ def test_schedule():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "beam"}, "greedy' or 'progressive"),
+    ({"mode": "beam"}, "one of greedy, progressive, constrained, not 'beam'"),
     ({"mode": "progressive", "temperatures": (0.3, 0.0)}, "positive"),
     ({"mode": "progressive", "max_attempts": 0}, "at least 1"),
 ])

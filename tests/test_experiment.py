@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_experiment_trains_both_and_benchmarks_three_models(make_recipe, tiny_data, tmp_path, capsys):
-    small = {"test_fraction": 0.5, "eval_max_new_tokens": 8, "eval_temperatures": [0.7], "dev_rows": 0}
+    small = {"test_fraction": 0.5, "eval_max_new_tokens": 8, "eval_temperatures": [0.7], "dev_rows": 0,
+             "eval_constrained_max_new_tokens": 24}
     full = make_recipe(use_peft=False, max_steps=2, jsontune=small)
     lora = make_recipe(use_peft=True, max_steps=2, jsontune=small)
     results = tmp_path / "results"
@@ -22,8 +23,8 @@ def test_experiment_trains_both_and_benchmarks_three_models(make_recipe, tiny_da
     runs = run_experiment(full, lora, results)
 
     assert [(r.model, r.decoding) for r in runs] == [
-        ("base", "greedy"), ("complete", "greedy"), ("complete", "progressive"),
-        ("lora", "greedy"), ("lora", "progressive")]
+        ("base", "greedy"), ("base", "constrained"), ("complete", "greedy"), ("complete", "progressive"),
+        ("complete", "constrained"), ("lora", "greedy"), ("lora", "progressive"), ("lora", "constrained")]
     for name in ("benchmark_results.png", "benchmark_results.csv", "experiment_metadata.json", "report.md"):
         assert (results / name).stat().st_size > 0, name
     assert (results / "benchmark_results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -31,9 +32,14 @@ def test_experiment_trains_both_and_benchmarks_three_models(make_recipe, tiny_da
     assert metadata["plot_panels"] == list(PANEL_TITLES)
     assert metadata["test_rows"] == 1 and set(metadata["recipes"]) == {"complete", "lora"}
     assert all(len(info["sha256"]) == 64 for info in metadata["data_files"].values())
-    assert {"train_complete_s", "train_lora_s", "eval_base_s", "total_s"} <= set(metadata["timings"])
+    assert {"train_complete_s", "train_lora_s", "eval_base_greedy_s", "eval_lora_constrained_s",
+            "total_s"} <= set(metadata["timings"])
+    assert metadata["decoding"]["base/constrained"]["max_new_tokens"] == 24
     rows = list(csv.DictReader((results / "benchmark_results.csv").open()))
-    assert len(rows) == 5 * 2  # runs x (the one dataset + "all")
+    assert len(rows) == 8 * 2  # runs x (the one dataset + "all")
+    constrained = [row for row in rows if row["decoding"] == "constrained"]
+    assert {row["model"] for row in constrained} == {"base", "complete", "lora"}
+    assert all(row["cut_off_rate"] != "" for row in constrained)
     assert {row["dataset"] for row in rows} == {"all", tiny_data.parent.name}  # a record's dataset: its folder
 
     # The greedy run of a progressive evaluation is its first attempts, rescored.
@@ -46,10 +52,17 @@ def test_experiment_trains_both_and_benchmarks_three_models(make_recipe, tiny_da
     assert trained[("lora", "greedy")]["trainable_parameters"] < trained[("complete", "greedy")]["trainable_parameters"]
     assert trained[("lora", "greedy")]["model_size_mb"] < trained[("complete", "greedy")]["model_size_mb"]
     assert (results / "recipes" / "lora.yaml").is_file()
-    assert "Complete vs LoRA" in (results / "report.md").read_text()
+    report = (results / "report.md").read_text()
+    assert "Complete vs LoRA" in report and "## Training vs decoding" in report
+    section = report.split("## Training vs decoding")[1].split("\n## ")[0]
+    assert [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:] \
+        == ["| base", "| complete", "| lora"]
     assert "report.md" in capsys.readouterr().out
 
     # Skipping training still benchmarks what was trained before; --dataset swaps the data.
+    unconstrained = {**small, "eval_constrained": False}
+    full = make_recipe(use_peft=False, max_steps=2, jsontune=unconstrained)
+    lora = make_recipe(use_peft=True, max_steps=2, jsontune=unconstrained)
     again = run_experiment(full, lora, tmp_path / "again", skip_complete=True, skip_lora=True)
     assert [r.model for r in again] == ["base", "complete", "complete", "lora", "lora"]
     with pytest.raises(FileNotFoundError, match="--dataset"):

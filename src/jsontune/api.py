@@ -17,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsontune.decoding import DEFAULT_TEMPERATURES, DecodingConfig, decode
+from jsontune.constrained import GrammarError
+from jsontune.decoding import CUT_OFF, DEFAULT_TEMPERATURES, DecodingConfig, decode
 from jsontune.generation import load_for_inference
 from jsontune.prompting import choose_prompt_config, prompt_ids
 from jsontune.repair import recover_json
@@ -45,7 +46,7 @@ def generate_json(
     model_path: str | Path = "models/complete",
     adapter: str | Path | None = None,
     schema: dict | None = None,
-    decoding: str = "progressive",
+    decoding: str | DecodingConfig = "progressive",
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES,
     max_new_tokens: int = 192,
     seed: int = 0,
@@ -55,15 +56,25 @@ def generate_json(
     `model_path` is a complete model, or a LoRA adapter directory (its base is found from the
     adapter's config); `adapter` applies an adapter on top of `model_path`. With a `schema`, an
     answer must follow it to count as valid (and it is shown to a model trained with the schema in
-    its prompt). `decoding="progressive"` retries invalid answers with sampling at `temperatures`.
+    its prompt). `decoding="progressive"` retries invalid answers with sampling at `temperatures`;
+    `decoding="constrained"` masks every token with a grammar compiled from `schema` (any JSON object
+    without one) and raises `GrammarError` when the backend cannot compile the schema. A
+    `DecodingConfig` sets every option (e.g. the grammar backend and the bounds).
     """
     model, tokenizer, saved_config = _load(str(model_path), str(adapter) if adapter else None)
     config = saved_config or choose_prompt_config(tokenizer)
     record = {"prompt": prompt, "schema": schema}
-    decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
+    if isinstance(decoding, DecodingConfig):
+        decoding_config = decoding
+    else:
+        decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
     [tries] = decode(model, tokenizer, [prompt_ids(tokenizer, record, config)], [schema], decoding_config,
                      max_new_tokens=max_new_tokens, batch_size=1, progress=False)
     answer = tries[-1]
+    if answer.grammar_error:
+        raise GrammarError(answer.grammar_error)
+    if answer.constrained and not answer.finished:
+        return InvalidJSON(raw=answer.text, reason=CUT_OFF, attempts=len(tries))
     recovery = recover_json(answer.text)
     if answer.valid:
         return recovery.value

@@ -66,14 +66,30 @@ def prepare_base(
     typer.echo(prepare(name, force=force))
 
 
-def _decoding(mode: str, temperatures: str, max_attempts: int | None, seed: int):
+DECODING_HELP = ("'greedy'; 'progressive': greedy first, then sampling at rising temperatures for rows whose "
+                 "answer is not valid; 'constrained': greedy, every token masked by a grammar compiled from "
+                 "the record's JSON Schema (any JSON object when it has none).")
+BACKEND_HELP = "Constrained: the grammar backend, 'llguidance' or 'xgrammar'."
+BOUNDS_HELP = ("Constrained: bounds for what the schema leaves unbounded, as STRING_CHARS,ARRAY_ITEMS,"
+               "DIGIT_RUN: the longest string, the most array items, the most digits in a row (a 0 leaves that "
+               "one unbounded). They let a model that rambles close its JSON within the token budget.")
+DEFAULT_BOUNDS = "64,4,16"  # jsontune.constrained.Bounds()
+
+
+def _decoding(mode: str, temperatures: str = "0.3,0.6,0.9", max_attempts: int | None = None, seed: int = 0,
+              backend: str = "llguidance", bounds: str = DEFAULT_BOUNDS):
     from jsontune.decoding import DecodingConfig
 
     try:
         schedule = tuple(float(t) for t in temperatures.split(",") if t.strip())
-        return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed)
+        limits = [int(b) for b in bounds.split(",")]
+        if len(limits) != 3 or min(limits) < 0:
+            raise ValueError(f"--bounds takes three counts, STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN, not {bounds!r}")
+        strings, items, digits = (limit or None for limit in limits)
+        return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed,
+                              backend=backend, max_string_length=strings, max_items=items, max_digit_run=digits)
     except ValueError as err:
-        _fail(f"--decoding/--temperatures/--max-attempts: {err}")
+        _fail(f"decoding options: {err}")
 
 
 @app.command("eval")
@@ -84,12 +100,13 @@ def evaluate(
     adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
     recipe: Path | None = typer.Option(None, help="Recipe whose prompt settings to use for a model "
                                                      "jsontune did not train (e.g. the base model)."),
-    decoding: str = typer.Option("greedy", help="'greedy', or 'progressive': greedy first, then sampling at "
-                                                "rising temperatures for rows whose answer is not valid."),
+    decoding: str = typer.Option("greedy", help=DECODING_HELP),
     temperatures: str = typer.Option("0.3,0.6,0.9", help="Progressive: the retries' temperatures, in order."),
     max_attempts: int | None = typer.Option(None, help="Progressive: answers per row at most, the greedy one "
                                                           "included (default: 1 + the temperatures)."),
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
+    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+    bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
     limit: int | None = typer.Option(None, help="Evaluate only the first N records."),
     batch_size: int = typer.Option(16, help="Generation batch size."),
     max_new_tokens: int = typer.Option(192, help="Token budget of one answer."),
@@ -106,7 +123,7 @@ def evaluate(
     from jsontune.training import load_tokenizer, prompt_config_for
 
     _setup_logging()
-    config = _decoding(decoding, temperatures, max_attempts, seed)
+    config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds)
     if limit is not None and limit < 1:
         _fail("--limit must be at least 1")
     try:
@@ -123,6 +140,46 @@ def evaluate(
                              batch_size=batch_size, max_new_tokens=max_new_tokens, decoding=config,
                              datasets=[dataset_label(r, data) for r in records])
     typer.echo(summary_line(metrics) + f" -> {out}")
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help="The text to turn into JSON ('-': read it from stdin)."),
+    model: str = typer.Option("models/complete", help="Model directory (full model or LoRA adapter) or embedded "
+                                                     "model name."),
+    adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
+    schema: Path | None = typer.Option(None, help="JSON Schema file the answer must follow."),
+    decoding: str = typer.Option("constrained", help=DECODING_HELP),
+    temperatures: str = typer.Option("0.3,0.6,0.9", help="Progressive: the retries' temperatures, in order."),
+    seed: int = typer.Option(0, help="Seed of the sampled retries."),
+    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+    bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
+    max_new_tokens: int = typer.Option(192, help="Token budget of the answer."),
+) -> None:
+    """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid."""
+    import json
+
+    from jsontune.api import InvalidJSON, generate_json
+    from jsontune.base_model import resolve_model_name
+
+    config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds)
+    text = sys.stdin.read() if prompt == "-" else prompt
+    schema_value = None
+    if schema is not None:
+        try:
+            schema_value = json.loads(schema.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            _fail(f"{schema}: {err}")
+    try:
+        model_path = resolve_model_name(model)
+    except FileNotFoundError as err:
+        _fail(str(err))
+    result = generate_json(text, model_path=model_path, adapter=adapter, schema=schema_value, decoding=config,
+                           max_new_tokens=max_new_tokens)
+    if isinstance(result, InvalidJSON):
+        typer.echo(f"no valid JSON after {result.attempts} attempt(s): {result.reason}\n{result.raw}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def summary_line(metrics: dict) -> str:

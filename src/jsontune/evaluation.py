@@ -2,7 +2,9 @@
 
 `predictions.jsonl` holds every input field plus `dataset`, `output` (the answer's raw text), `parsed`
 (the JSON recovered from it, or null), `attempts`, `latency_s`, `new_tokens` and the row's metrics
-(`jsontune.metrics.row_metrics`); a progressive run adds `attempt_history`. `metrics.json` holds the
+(`jsontune.metrics.row_metrics`); a progressive run adds `attempt_history`, a constrained one
+`grammar_unenforced` (schema keywords its grammar did not enforce) and `grammar_error`. A constrained
+answer cut off by the token budget counts as no JSON: it is never repaired. `metrics.json` holds the
 aggregate figures with bootstrap confidence intervals (`jsontune.metrics.aggregate`) and the
 performance figures: latency, tokens/s, peak memory, size on disk, parameters, training figures.
 """
@@ -19,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from jsontune.data import dataset_label, read_jsonl, write_jsonl
-from jsontune.decoding import Attempt, DecodingConfig, decode
+from jsontune.decoding import CUT_OFF, Attempt, DecodingConfig, decode
 from jsontune.files import write_json
 from jsontune.generation import load_for_inference
 from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.metrics import aggregate, row_metrics
 from jsontune.prompting import PromptConfig, choose_prompt_config, prompt_ids
+from jsontune.repair import rejected
 
 PREDICTIONS_FILE = "predictions.jsonl"
 METRICS_FILE = "metrics.json"
@@ -45,7 +48,8 @@ def score_rows(records: list[dict], attempts: list[list[Attempt]], datasets: lis
     rows = []
     for record, tries, dataset in zip(records, attempts, datasets):
         answer = tries[-1]
-        scores = row_metrics(answer.text, record["reference"], record.get("schema"))
+        recovery = rejected(CUT_OFF) if answer.constrained and not answer.finished else None
+        scores = row_metrics(answer.text, record["reference"], record.get("schema"), recovery)
         row = {
             **record,
             "dataset": dataset,
@@ -59,6 +63,9 @@ def score_rows(records: list[dict], attempts: list[list[Attempt]], datasets: lis
             "finished": answer.finished,
             **scores,
         }
+        if answer.constrained:
+            row["grammar_unenforced"] = answer.grammar_unenforced
+            row["grammar_error"] = answer.grammar_error
         if len(tries) > 1 or answer.temperature is not None:
             row["attempt_history"] = [
                 {"temperature": t.temperature, "output": t.text, "new_tokens": t.new_tokens,
@@ -72,7 +79,7 @@ def performance(rows: list[dict], attempts: list[list[Attempt]]) -> dict[str, An
     """Latency per example, generation speed, retries."""
     if not rows:
         return {"latency_s": None, "generated_tokens_per_second": None, "finished_rate": None,
-                "mean_attempts": None, "rescued_rate": None}
+                "cut_off_rate": None, "mean_attempts": None, "rescued_rate": None}
     latency = np.array([r["latency_s"] for r in rows])
     seconds = sum(t.latency_s for tries in attempts for t in tries)
     tokens = sum(t.new_tokens for tries in attempts for t in tries)
@@ -82,6 +89,9 @@ def performance(rows: list[dict], attempts: list[list[Attempt]]) -> dict[str, An
                       "p95": float(np.percentile(latency, 95))},
         "generated_tokens_per_second": tokens / seconds if seconds else None,
         "finished_rate": sum(r["finished"] for r in rows) / len(rows),
+        "cut_off_rate": sum(not r["finished"] for r in rows) / len(rows),
+        "grammar_unenforced_rate": sum(bool(r.get("grammar_unenforced")) for r in rows) / len(rows),
+        "grammar_error_rate": sum(bool(r.get("grammar_error")) for r in rows) / len(rows),
         "mean_attempts": sum(len(tries) for tries in attempts) / len(rows),
         "rescued_rate": rescued / len(rows),
         "valid_rate": sum(tries[-1].valid for tries in attempts) / len(rows),

@@ -4,7 +4,9 @@ Each model trains in a process of its own from its resolved recipe (the command 
 runs), so its peak memory is its own. The benchmark then evaluates every model on the shared test
 split: the base model greedily (retrying a model never taught the format costs minutes and tells
 nothing), the fine-tuned ones with the recipe's decoding (progressive by default, whose first
-attempts give the greedy figures too). `results/benchmarks/` receives the per-run predictions and
+attempts give the greedy figures too), and every model also with grammar-constrained decoding
+(unless the recipe turns it off), so that the report shows how much validity comes from training
+and how much from decoding. `results/benchmarks/` receives the per-run predictions and
 metrics, then the plot, CSV, metadata and report (`jsontune.report`).
 """
 
@@ -70,22 +72,28 @@ def run_experiment(
     args = reference.jsontune
     decoding = DecodingConfig(args.eval_decoding, tuple(args.eval_temperatures), args.eval_max_attempts,
                               seed=reference.training.seed)
-    candidates = [("base", base_path, DecodingConfig("greedy"))]
+    constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend)
+    models = [("base", base_path, DecodingConfig("greedy"))]
     for label, recipe in recipes.items():
         if (Path(recipe.training.output_dir) / "jsontune_prompt.json").is_file():
-            candidates.append((label, recipe.training.output_dir, decoding))
+            models.append((label, recipe.training.output_dir, decoding))
         else:
             logger.warning("no trained %s model in %s: left out of the comparison", label, recipe.training.output_dir)
+    candidates = []
+    for label, path, model_decoding in models:
+        candidates.append((label, path, model_decoding, args.eval_max_new_tokens))
+        if args.eval_constrained:
+            candidates.append((label, path, constrained, args.eval_constrained_max_new_tokens))
 
     runs: list[BenchmarkRun] = []
-    for label, path, model_decoding in candidates:
+    for label, path, model_decoding, budget in candidates:
         began = time.perf_counter()
         out = results_dir / "runs" / label / model_decoding.mode
-        greedy_out = results_dir / "runs" / label / "greedy" if model_decoding.mode != "greedy" else None
+        greedy_out = results_dir / "runs" / label / "greedy" if model_decoding.mode == "progressive" else None
         evaluate_model(path, test, out, prompt_config=base_prompt, batch_size=args.eval_batch_size,
-                       max_new_tokens=args.eval_max_new_tokens, decoding=model_decoding, label=label,
-                       datasets=datasets, greedy_out_dir=greedy_out)
-        timings[f"eval_{label}_s"] = time.perf_counter() - began
+                       max_new_tokens=budget, decoding=model_decoding, label=label, datasets=datasets,
+                       greedy_out_dir=greedy_out)
+        timings[f"eval_{label}_{model_decoding.mode}_s"] = time.perf_counter() - began
         for directory in filter(None, (greedy_out, out)):
             runs.append(_load_run(label, directory))
         gc.collect()
@@ -97,7 +105,8 @@ def run_experiment(
         "recipes": {label: {"path": str(r.path), "resolved": r.resolved()} for label, r in recipes.items()},
         "seeds": {"split_seed": args.split_seed, "training": {k: r.training.seed for k, r in recipes.items()},
                   "decoding": decoding.seed},
-        "decoding": {label: d.describe() for label, _, d in candidates},
+        "decoding": {f"{label}/{d.mode}": {**d.describe(), "max_new_tokens": budget}
+                     for label, _, d, budget in candidates},
         "data_files": splits.files,
         "test_rows": len(test),
         "timings": timings,

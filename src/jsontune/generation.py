@@ -1,7 +1,8 @@
 """Loading a model for inference and batched generation (greedy, or sampled at a temperature).
 
 Prompts are sorted by length and left-padded, so a batch wastes little padding; each row stops at the
-end-of-turn token, which is cut from the returned text.
+end-of-turn token, which is cut from the returned text. With `constraints`, each row's tokens are
+masked by its own grammar (`jsontune.constrained`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm.auto import tqdm
+from transformers import LogitsProcessorList
 
 from jsontune.base_model import EMBEDDED_MODELS, resolve_model_name
 from jsontune.prompting import PromptConfig, end_of_turn_id
+
+if TYPE_CHECKING:
+    from jsontune.constrained import Constraints
 
 
 @dataclass
@@ -69,8 +75,11 @@ def _sampling_kwargs(temperature: float | None) -> dict:
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 192, batch_size: int = 16,
              progress: bool = True, desc: str = "generating", temperature: float | None = None,
-             seed: int = 0) -> list[Generation]:
-    """Answers for token-id prompts, in the order given: greedy, or sampled at `temperature` (seeded)."""
+             seed: int = 0, constraints: Constraints | None = None) -> list[Generation]:
+    """Answers for token-id prompts, in the order given: greedy, or sampled at `temperature` (seeded).
+
+    `constraints` (one grammar per prompt) masks every step of every row with that row's grammar.
+    """
     if temperature is not None:
         torch.manual_seed(seed)
     eot = end_of_turn_id(tokenizer)
@@ -87,10 +96,11 @@ def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 1
         for j, i in enumerate(rows):
             input_ids[j, width - len(prompts[i]):] = torch.tensor(prompts[i])
             attention[j, width - len(prompts[i]):] = 1
+        extra = {"logits_processor": LogitsProcessorList([constraints.processor(rows)])} if constraints else {}
         began = time.perf_counter()
         output = model.generate(
             input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
-            eos_token_id=eot, pad_token_id=pad, **_sampling_kwargs(temperature),
+            eos_token_id=eot, pad_token_id=pad, **_sampling_kwargs(temperature), **extra,
         )
         latency = (time.perf_counter() - began) / len(rows)
         for j, i in enumerate(rows):

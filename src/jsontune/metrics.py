@@ -30,7 +30,7 @@ from genson import SchemaBuilder
 from rapidfuzz import fuzz
 from scipy.stats import DegenerateDataWarning, bootstrap
 
-from jsontune.repair import recover_json
+from jsontune.repair import Recovery, recover_json
 from jsontune.schemas import validator
 
 # Weights of quality_score. Field F1 (are the values right?) carries the most; semantic similarity
@@ -367,15 +367,17 @@ class _SlotProtocol:
 
 # --------------------------------------------------------------------------- per row
 
-def row_metrics(output: str, reference: Any, schema: dict | None = None) -> dict[str, Any]:
+def row_metrics(output: str, reference: Any, schema: dict | None = None,
+                recovery: Recovery | None = None) -> dict[str, Any]:
     """The per-row figures of one generated answer (JSON-serialisable).
 
     Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
     field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score; for slot
     records also reference_intent, intent_correct, slot_f1, slot_counts. Every quality figure is 0 (False)
-    when the output cannot be parsed even after repair.
+    when the output cannot be parsed even after repair. `recovery` replaces the usual `recover_json(output)`
+    (a constrained answer cut off by the token budget is rejected, not repaired).
     """
-    rec = recover_json(output)
+    rec = recovery if recovery is not None else recover_json(output)
     parsed = rec.value if rec.ok else None
     row: dict[str, Any] = {"parsed": parsed, "strict_parse": bool(rec.strict), "parse_ok": bool(rec.ok),
                            "repair_reason": rec.reason or None}

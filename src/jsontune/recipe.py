@@ -77,6 +77,20 @@ class JsontuneArguments:
     eval_max_attempts: int | None = field(
         default=None, metadata={"help": "Answers per row at most, greedy included (default: 1 + the temperatures)."}
     )
+    eval_constrained: bool = field(
+        default=True,
+        metadata={"help": "Also benchmark every model (base included) with grammar-constrained decoding, beside "
+                          "the unconstrained runs (jsontune.constrained)."},
+    )
+    eval_grammar_backend: Literal["llguidance", "xgrammar"] = field(
+        default="llguidance", metadata={"help": "Grammar backend of the constrained runs."}
+    )
+    eval_constrained_max_new_tokens: int = field(
+        default=256,
+        metadata={"help": "Token budget of a constrained answer: one cut off is invalid (never repaired), and the "
+                          "default bounds on strings, arrays and numbers let even the untrained model finish "
+                          "within 256 tokens on the embedded test split."},
+    )
     dev_rows: int = field(
         default=0,
         metadata={"help": "Hold this many training rows out as a dev set (seeded): with eval_strategy set, each "

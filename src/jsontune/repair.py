@@ -80,14 +80,15 @@ def recover_json(text: str) -> Recovery:
     """Recover one JSON value from model output: strictly if possible, else by cleaning (see module docstring)."""
     violation = _bounds_violation(text)
     if violation is not None:
-        return _rejected(violation)
+        return rejected(violation)
     ok, value, _ = _loads_plain(text.strip())
     if ok:
         return Recovery(value=value, ok=True, strict=True, cleaned=False, reason=None)
     return _recover_cleaned(text)
 
 
-def _rejected(reason: str) -> Recovery:
+def rejected(reason: str) -> Recovery:
+    """No JSON, for the given reason (e.g. a constrained answer cut off before it was complete)."""
     return Recovery(value=None, ok=False, strict=False, cleaned=False, reason=reason)
 
 
@@ -170,12 +171,12 @@ def _recover_cleaned(text: str) -> Recovery:
     """The first candidate object/array that parses, or failing that repairs, within the work bounds."""
     candidates = _candidates(_fenced_content(text)) or _candidates(_without_fences(text))
     if not candidates:
-        return _rejected("no JSON object or array found")
+        return rejected("no JSON object or array found")
     budget = _REPAIR_BUDGET
     first_reason: str | None = None
     for span, depth in candidates:
         if depth > MAX_DEPTH:  # the whole-text scan can be misled by a stray quote in the chatter
-            return _rejected(f"nested deeper than {MAX_DEPTH}")
+            return rejected(f"nested deeper than {MAX_DEPTH}")
         _, value, reason = _loads_plain(span)
         if reason == _INVALID and _has_bare_constant(span):
             reason = _NOT_PLAIN
@@ -189,7 +190,7 @@ def _recover_cleaned(text: str) -> Recovery:
         if reason is None:
             return Recovery(value=value, ok=True, strict=False, cleaned=True, reason=None)
         first_reason = first_reason or reason
-    return _rejected(first_reason or "no JSON object or array found")
+    return rejected(first_reason or "no JSON object or array found")
 
 
 def _has_bare_constant(text: str) -> bool:

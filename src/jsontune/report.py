@@ -171,6 +171,7 @@ def _performance(run_metrics: dict) -> dict[str, Any]:
         "train_runtime_s": training.get("train_runtime_s"),
         "mean_attempts": run_metrics.get("mean_attempts"),
         "rescued_rate": run_metrics.get("rescued_rate"),
+        "cut_off_rate": run_metrics.get("cut_off_rate"),
     }
 
 
@@ -199,6 +200,8 @@ def _row_performance(rows: list[dict], run_metrics: dict) -> dict[str, Any]:
     )
     perf["mean_attempts"] = _mean_of(rows, "attempts")
     perf["rescued_rate"] = _mean_of(rows, "rescued")
+    finished = [r["finished"] for r in rows if isinstance(r.get("finished"), bool)]
+    perf["cut_off_rate"] = 1 - float(np.mean(finished)) if finished else None
     return perf
 
 
@@ -213,7 +216,7 @@ def csv_columns() -> list[str]:
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
     columns += ["n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
                 "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
-                "rescued_rate"]
+                "rescued_rate", "cut_off_rate"]
     return columns
 
 
@@ -439,12 +442,41 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         body.append(row)
     lines += ["## Per dataset", "", *(_table(header, body) if body else ["No per-row predictions were given."]), ""]
 
+    lines += _training_vs_decoding(runs)
     lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({PNG_FILE})", ""]
     section, _ = complete_vs_lora(runs, seed=seed)
     lines += section
     lines += ["## Files", "", f"- [{CSV_FILE}]({CSV_FILE}): every figure above, per model × decoding × dataset",
               f"- [{METADATA_FILE}]({METADATA_FILE}): recipes, seeds, data hashes, package versions, hardware", ""]
     return "\n".join(lines)
+
+
+def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
+    """Each model's validity greedy and grammar-constrained: how much comes from training, how much from decoding."""
+    by_key = {(run.model, run.decoding): run for run in runs}
+    models = [m for m in dict.fromkeys(run.model for run in runs) if (m, "constrained") in by_key]
+    if not models:
+        return []
+    header = ["model", "schema (greedy)", "schema (constrained)", "field F1 (greedy)", "field F1 (constrained)",
+              "cut off (constrained)", "keywords not enforced"]
+    body = []
+    for model in models:
+        greedy, constrained = by_key.get((model, "greedy")), by_key[(model, "constrained")]
+        unenforced = sum(bool(r.get("grammar_unenforced")) for r in constrained.rows)
+        body.append([
+            model, _fmt_ci(greedy.metrics, "schema_adherence") if greedy else "–",
+            _fmt_ci(constrained.metrics, "schema_adherence"),
+            _fmt_ci(greedy.metrics, "field_f1") if greedy else "–", _fmt_ci(constrained.metrics, "field_f1"),
+            _fmt(constrained.metrics.get("cut_off_rate"), 3), f"{unenforced} rows",
+        ])
+    settings = by_key[(models[0], "constrained")].metrics.get("decoding") or {}
+    note = ("Constrained decoding masks every token with a grammar compiled from the record's JSON Schema "
+            f"(backend {settings.get('backend', '–')}; strings and arrays the schema leaves unbounded are held to "
+            f"{settings.get('max_string_length', '–')} characters and {settings.get('max_items', '–')} items). "
+            "An answer cut off by the token budget counts as no JSON. Training moves the greedy columns; "
+            "decoding moves the constrained ones. Rows whose schema uses keywords the grammar does not "
+            "enforce are counted in the last column (they are checked with jsonschema all the same).")
+    return ["## Training vs decoding", "", note, "", *_table(header, body), ""]
 
 
 def _fmt_record_ci(record: dict, name: str) -> str:
