@@ -18,6 +18,8 @@ COMMANDS = [
     [str(BIN / "jsontune"), "--help"],
     [str(BIN / "jsontune"), "train", "--help"],
     [str(BIN / "jsontune"), "eval", "--help"],
+    [str(BIN / "jsontune"), "generate", "--help"],
+    [str(BIN / "jsontune"), "bench-decoding", "--help"],
     [str(BIN / "jsontune"), "experiment", "--help"],
     [str(BIN / "jsontune"), "prepare-base", "--help"],
     [str(BIN / "jsontune"), "data", "--help"],

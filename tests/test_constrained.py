@@ -362,32 +362,56 @@ def test_processor_leaves_finished_rows_alone_and_rejects_a_wrong_batch(tokenize
         processor(torch.zeros(3, 4, dtype=torch.long), torch.zeros(3, vocab))
 
 
-def test_a_run_of_digits_ends_at_the_bound_unless_the_grammar_needs_another_digit(tokenizer) -> None:
-    from jsontune.constrained import digit_counts
+def _allowed_after(tokenizer, schema: dict, text_tokens: list[int], bounds: Bounds) -> torch.Tensor:
+    """The tokens a guarded processor allows after the given answer tokens."""
+    from jsontune.constrained import RunawayGuard, token_table
 
     vocab, eos = len(tokenizer), tokenizer.eos_token_id
-    digits = digit_counts(tokenizer, vocab)
+    guard = RunawayGuard(token_table(tokenizer, vocab), 1, bounds)
+    processor = GrammarLogitsProcessor([_matcher("llguidance", tokenizer, schema, vocab)], vocab, eos, guard)
+    ids = [7]
+    scores = processor(torch.tensor([ids]), torch.zeros(1, vocab))
+    for token in text_tokens:
+        ids.append(token)
+        scores = processor(torch.tensor([ids]), torch.zeros(1, vocab))
+    return torch.isfinite(scores[0])
+
+
+def test_a_run_of_digits_ends_at_the_bound_unless_the_grammar_needs_another_digit(tokenizer) -> None:
+    from jsontune.constrained import token_table
+
+    table = token_table(tokenizer, len(tokenizer))
+    eos = tokenizer.eos_token_id
     one, point = (tokenizer(t, add_special_tokens=False)["input_ids"][0] for t in ("1", "."))
-    assert digits[one] == 1 and digits[point] == 0 and digits[eos] == 0
-
-    def allowed_after(schema: dict, text_tokens: list[int]) -> torch.Tensor:
-        processor = GrammarLogitsProcessor([_matcher("llguidance", tokenizer, schema, vocab)], vocab, eos,
-                                           digits, max_digit_run=3)
-        ids = [7]
-        processor(torch.tensor([ids]), torch.zeros(1, vocab))
-        for token in text_tokens:
-            ids.append(token)
-            scores = processor(torch.tensor([ids]), torch.zeros(1, vocab))
-        return torch.isfinite(scores[0])
-
-    after_three = allowed_after({"type": "number"}, [one, one, one])
+    assert table.digits[one] == 1 and table.digits[point] == 0 and table.digits[eos] == 0
+    bounds = Bounds(max_digit_run=3)
+    after_three = _allowed_after(tokenizer, {"type": "number"}, [one, one, one], bounds)
     assert not after_three[one] and after_three[point] and after_three[eos], "three digits: no fourth"
-    assert allowed_after({"type": "number"}, [one, one])[one], "two digits: a third may follow"
-    after_point = allowed_after({"type": "number"}, [one, one, one, point, one, one, one])
+    assert _allowed_after(tokenizer, {"type": "number"}, [one, one], bounds)[one], "two digits: a third may follow"
+    after_point = _allowed_after(tokenizer, {"type": "number"}, [one, one, one, point, one, one, one], bounds)
     assert not after_point[one] and after_point[eos]
-    only_digits = allowed_after({"type": "string", "pattern": "^[0-9]{5}$"},
-                                tokenizer('"111', add_special_tokens=False)["input_ids"])
+    only_digits = _allowed_after(tokenizer, {"type": "string", "pattern": "^[0-9]{5}$"},
+                                 tokenizer('"111', add_special_tokens=False)["input_ids"], bounds)
     assert only_digits[one], "the grammar needs more digits: the bound gives way"
+
+
+def test_nesting_stops_at_the_depth_bound_outside_strings(tokenizer) -> None:
+    from jsontune.constrained import token_table
+
+    table = token_table(tokenizer, len(tokenizer))
+    node = {"$defs": {"n": {"type": "object", "properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
+            "$ref": "#/$defs/n"}
+
+    def tokens(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    bounds = Bounds(max_depth=2)
+    at_two = _allowed_after(tokenizer, node, tokens('{"c":['), bounds)
+    assert not (at_two & table.opens).any(), "two levels open: nothing may open a third"
+    assert (_allowed_after(tokenizer, node, tokens('{"c":'), bounds) & table.opens).any()
+    in_string = _allowed_after(tokenizer, {"type": "array", "items": {"type": "string"}}, tokens('["a{'),
+                               Bounds(max_depth=1))
+    assert (in_string & table.opens).any(), "braces inside a string open nothing"
 
 
 def test_a_constrained_answer_cut_off_by_the_budget_is_invalid_and_not_repaired(wide_tiny_model, tokenizer,
@@ -427,3 +451,79 @@ def test_decoding_config_rejects_bad_constrained_settings() -> None:
     described = DecodingConfig("constrained", backend="xgrammar").describe()
     assert described["backend"] == "xgrammar" and described["schedule"] == [None]
     assert "backend" not in DecodingConfig("greedy").describe()
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_generate_command_prints_json_that_follows_the_schema(tiny_model_dir, tmp_path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SUITE["enum and const"]))
+    result = _cli("generate", "Open a ticket.", "--model", str(tiny_model_dir), "--schema", str(schema),
+                  "--max-new-tokens", "64")
+    assert result.exit_code == 0, result.output
+    value = json.loads(result.stdout.strip().splitlines()[-1])
+    assert validator(SUITE["enum and const"]).is_valid(value)
+    cut = _cli("generate", "Open a ticket.", "--model", str(tiny_model_dir), "--schema", str(schema),
+               "--max-new-tokens", "2")
+    assert cut.exit_code == 1 and CUT_OFF in cut.stderr
+    bad = _cli("generate", "x", "--model", str(tiny_model_dir), "--bounds", "64,4")
+    assert bad.exit_code == 2 and "--bounds takes four counts" in bad.stderr
+    missing = _cli("generate", "x", "--model", str(tiny_model_dir), "--schema", str(tmp_path / "absent.json"))
+    assert missing.exit_code == 2 and "absent.json" in missing.stderr
+
+
+def test_api_refuses_a_schema_the_backend_cannot_compile(tiny_model_dir) -> None:
+    from jsontune import generate_json
+    from jsontune.constrained import GrammarError
+
+    with pytest.raises(GrammarError, match="llguidance cannot compile the schema"):
+        generate_json("x", model_path=tiny_model_dir, schema={"type": "string", "pattern": "(?<=a)b"},
+                      decoding="constrained")
+
+
+def test_eval_constrained_flags_unenforced_keywords_per_row(tiny_model_dir, tmp_path) -> None:
+    records = [
+        {"id": "a", "prompt": "Tags please.", "reference": {"tags": ["x"]},
+         "schema": {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"},
+                                                             "uniqueItems": True, "maxItems": 2}},
+                    "required": ["tags"], "additionalProperties": False}},
+        {"id": "b", "prompt": "A flag please.", "reference": {"a": True}, "schema": SUITE["no additional properties"]},
+    ]
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    result = _cli("eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out),
+                  "--decoding", "constrained", "--grammar-backend", "xgrammar", "--bounds", "8,2,4,3",
+                  "--max-new-tokens", "96")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert rows[0]["grammar_unenforced"] == ["uniqueItems at /properties/tags: duplicates are not prevented"]
+    assert rows[1]["grammar_unenforced"] == []
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["decoding"] == {"mode": "constrained", "temperatures": [0.3, 0.6, 0.9], "max_attempts": None,
+                                   "seed": 0, "backend": "xgrammar", "max_string_length": 8, "max_items": 2,
+                                   "max_digit_run": 4, "max_depth": 3, "schedule": [None]}
+    assert metrics["grammar_unenforced_rate"] == 0.5
+    assert metrics["cut_off_rate"] == sum(not r["finished"] for r in rows) / 2
+    for row in rows:
+        if row["finished"]:
+            assert row["strict_parse"] and row["parsed"] == json.loads(row["output"])
+
+
+def test_bench_decoding_prints_both_modes_side_by_side(tiny_model_dir, tiny_data) -> None:
+    result = _cli("bench-decoding", "--model", str(tiny_model_dir), "--data", str(tiny_data), "--batch-sizes", "1,2",
+                  "--steps", "6", "--repeats", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    table = [line.split() for line in lines if line.strip()[:1].isdigit()]
+    assert [row[0] for row in table] == ["1", "2"]
+    for row in table:
+        steps, unconstrained, constrained = int(row[1]), float(row[2]), float(row[3])
+        assert 1 <= steps <= 6 and unconstrained > 0 and constrained > 0
+    assert lines[-1].startswith("constrained overhead at batch 2: ")

@@ -71,9 +71,10 @@ DECODING_HELP = ("'greedy'; 'progressive': greedy first, then sampling at rising
                  "the record's JSON Schema (any JSON object when it has none).")
 BACKEND_HELP = "Constrained: the grammar backend, 'llguidance' or 'xgrammar'."
 BOUNDS_HELP = ("Constrained: bounds for what the schema leaves unbounded, as STRING_CHARS,ARRAY_ITEMS,"
-               "DIGIT_RUN: the longest string, the most array items, the most digits in a row (a 0 leaves that "
-               "one unbounded). They let a model that rambles close its JSON within the token budget.")
-DEFAULT_BOUNDS = "64,4,16"  # jsontune.constrained.Bounds()
+               "DIGIT_RUN,DEPTH: the longest string, the most array items, the most digits in a row, the deepest "
+               "nesting (a 0 leaves that one unbounded). They let a model that rambles close its JSON within "
+               "the token budget.")
+DEFAULT_BOUNDS = "64,4,16,8"  # jsontune.constrained.Bounds()
 
 
 def _decoding(mode: str, temperatures: str = "0.3,0.6,0.9", max_attempts: int | None = None, seed: int = 0,
@@ -83,11 +84,12 @@ def _decoding(mode: str, temperatures: str = "0.3,0.6,0.9", max_attempts: int | 
     try:
         schedule = tuple(float(t) for t in temperatures.split(",") if t.strip())
         limits = [int(b) for b in bounds.split(",")]
-        if len(limits) != 3 or min(limits) < 0:
-            raise ValueError(f"--bounds takes three counts, STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN, not {bounds!r}")
-        strings, items, digits = (limit or None for limit in limits)
+        if len(limits) != 4 or min(limits) < 0:
+            raise ValueError(f"--bounds takes four counts, STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN,DEPTH, not {bounds!r}")
+        strings, items, digits, depth = (limit or None for limit in limits)
         return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed,
-                              backend=backend, max_string_length=strings, max_items=items, max_digit_run=digits)
+                              backend=backend, max_string_length=strings, max_items=items, max_digit_run=digits,
+                              max_depth=depth)
     except ValueError as err:
         _fail(f"decoding options: {err}")
 
@@ -180,6 +182,51 @@ def generate(
         typer.echo(f"no valid JSON after {result.attempts} attempt(s): {result.reason}\n{result.raw}", err=True)
         raise typer.Exit(code=1)
     typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@app.command("bench-decoding")
+def bench_decoding(
+    model: str = typer.Option("smollm2-135m-instruct", help="Model directory or embedded model name."),
+    data: Path = typer.Option(Path("data/synthetic/records.jsonl"), help="Contract JSONL whose prompts and "
+                                                                        "schemas are used."),
+    batch_sizes: str = typer.Option("1,8", help="Batch sizes to time, comma-separated."),
+    steps: int = typer.Option(64, help="Decoding steps per run (the comparison uses the steps both modes ran)."),
+    repeats: int = typer.Option(3, help="Runs per mode and batch size, alternating modes; medians are reported."),
+    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+) -> None:
+    """Time a decoding step, unconstrained vs grammar-constrained, at each batch size, side by side."""
+    import torch
+
+    from jsontune.base_model import resolve_model_name
+    from jsontune.constrained import BACKENDS
+    from jsontune.data import DataError, read_jsonl
+    from jsontune.generation import load_for_inference
+    from jsontune.prompting import choose_prompt_config, prompt_ids
+    from jsontune.speed import format_table, time_steps
+
+    _setup_logging()
+    try:
+        sizes = [int(b) for b in batch_sizes.split(",")]
+        if min(sizes) < 1 or steps < 2 or repeats < 1:
+            raise ValueError("batch sizes must be at least 1, --steps at least 2, --repeats at least 1")
+        if grammar_backend not in BACKENDS:
+            raise ValueError(f"--grammar-backend must be one of {', '.join(BACKENDS)}")
+        records, _ = read_jsonl(data)
+        model_path = resolve_model_name(model)
+    except (ValueError, DataError, FileNotFoundError) as err:
+        _fail(str(err))
+    records = records[:: max(1, len(records) // max(sizes))][: max(sizes)]  # spread over the file's schemas
+    loaded, tokenizer, saved = load_for_inference(model_path)
+    config = saved or choose_prompt_config(tokenizer)
+    prompts = [prompt_ids(tokenizer, record, config) for record in records]
+    schemas = [record.get("schema") for record in records]
+    typer.echo(f"decoding step time: {model}, {torch.get_num_threads()} threads, {steps} steps, "
+               f"median of {repeats} runs per mode")
+    timings = [time_steps(loaded, tokenizer, prompts[:size], schemas[:size], steps, repeats, grammar_backend)
+               for size in sizes]
+    typer.echo(format_table(timings, grammar_backend))
+    for timing in timings:
+        typer.echo(f"constrained overhead at batch {timing.batch_size}: {timing.overhead:+.1%}")
 
 
 def summary_line(metrics: dict) -> str:

@@ -25,7 +25,7 @@ from jsontune.repair import recover_json
 
 DEFAULT_TEMPERATURES = (0.3, 0.6, 0.9)
 MODES = ("greedy", "progressive", "constrained")
-BOUND_NAMES = ("max_string_length", "max_items", "max_digit_run")
+BOUND_NAMES = ("max_string_length", "max_items", "max_digit_run", "max_depth")
 CUT_OFF = "cut off by the token budget before the JSON was complete"
 
 
@@ -34,8 +34,8 @@ class DecodingConfig:
     """How answers are generated. `max_attempts` counts the greedy one (default: 1 + the schedule).
 
     The constrained mode uses `backend` and bounds what the schema leaves unbounded: strings to
-    `max_string_length` characters, arrays to `max_items` items, runs of digits to `max_digit_run`
-    (None: unbounded; see `jsontune.constrained.Bounds`).
+    `max_string_length` characters, arrays to `max_items` items, runs of digits to `max_digit_run`,
+    nesting to `max_depth` (None: unbounded; see `jsontune.constrained.Bounds`).
     """
 
     mode: Literal["greedy", "progressive", "constrained"] = "greedy"
@@ -46,6 +46,7 @@ class DecodingConfig:
     max_string_length: int | None = Bounds.max_string_length
     max_items: int | None = Bounds.max_items
     max_digit_run: int | None = Bounds.max_digit_run
+    max_depth: int | None = Bounds.max_depth
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -77,7 +78,7 @@ class DecodingConfig:
 
     @property
     def bounds(self) -> Bounds:
-        return Bounds(self.max_string_length, self.max_items, self.max_digit_run)
+        return Bounds(self.max_string_length, self.max_items, self.max_digit_run, self.max_depth)
 
 
 @dataclass

@@ -75,10 +75,12 @@ def _sampling_kwargs(temperature: float | None) -> dict:
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 192, batch_size: int = 16,
              progress: bool = True, desc: str = "generating", temperature: float | None = None,
-             seed: int = 0, constraints: Constraints | None = None) -> list[Generation]:
+             seed: int = 0, constraints: Constraints | None = None,
+             processors: list | None = None) -> list[Generation]:
     """Answers for token-id prompts, in the order given: greedy, or sampled at `temperature` (seeded).
 
-    `constraints` (one grammar per prompt) masks every step of every row with that row's grammar.
+    `constraints` (one grammar per prompt) masks every step of every row with that row's grammar;
+    `processors` are extra logits processors that run first at each step (e.g. a step timer).
     """
     if temperature is not None:
         torch.manual_seed(seed)
@@ -96,7 +98,8 @@ def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int = 1
         for j, i in enumerate(rows):
             input_ids[j, width - len(prompts[i]):] = torch.tensor(prompts[i])
             attention[j, width - len(prompts[i]):] = 1
-        extra = {"logits_processor": LogitsProcessorList([constraints.processor(rows)])} if constraints else {}
+        step_processors = [*(processors or []), *([constraints.processor(rows)] if constraints else [])]
+        extra = {"logits_processor": LogitsProcessorList(step_processors)} if step_processors else {}
         began = time.perf_counter()
         output = model.generate(
             input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
