@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup experiment train eval test test-fast prepare-base data clean help
+.PHONY: setup experiment train eval bench test test-fast prepare-base data clean help
 
 help:
 	@echo "make experiment   fine-tune complete + LoRA on the embedded model and data, compare with the base"
@@ -15,6 +15,7 @@ help:
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
+	@echo "make bench        training speed: TRL defaults vs jsontune; decoding speed: unconstrained vs constrained"
 	@echo "make prepare-base convert the embedded base model into models/base/"
 
 setup: $(STAMP)
@@ -41,6 +42,11 @@ DATA ?= results/benchmarks/test.jsonl
 OUT ?= results/eval
 eval: setup
 	$(BIN)/python scripts/evaluate.py --model $(MODEL) --data $(DATA) --out $(OUT) $(ARGS)
+
+# Decoding first: the last two lines are the training speedups.
+bench: setup
+	$(BIN)/python scripts/bench_decoding.py
+	$(BIN)/python scripts/bench_train.py $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)

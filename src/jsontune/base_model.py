@@ -55,6 +55,7 @@ DEFAULT_EMBEDDED = "smollm2-135m-instruct"
 # SmolLM2's template adds "You are a helpful AI assistant named SmolLM..." when no system message is
 # given: ~20 tokens per example that teach nothing. We drop that branch; a recipe's system_prompt
 # still renders as a normal system turn.
+SMOLLM2_DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 _DEFAULT_SYSTEM_BRANCH = re.compile(
     r"\{%\s*if loop\.first and messages\[0\]\['role'\] != 'system'\s*%\}.*?\{%\s*endif\s*%\}", re.DOTALL
 )

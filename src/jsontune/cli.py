@@ -176,8 +176,13 @@ def generate(
         model_path = resolve_model_name(model)
     except FileNotFoundError as err:
         _fail(str(err))
-    result = generate_json(text, model_path=model_path, adapter=adapter, schema=schema_value, decoding=config,
-                           max_new_tokens=max_new_tokens)
+    from jsontune.constrained import GrammarError
+
+    try:
+        result = generate_json(text, model_path=model_path, adapter=adapter, schema=schema_value, decoding=config,
+                               max_new_tokens=max_new_tokens)
+    except GrammarError as err:
+        _fail(f"{schema}: {err}")
     if isinstance(result, InvalidJSON):
         typer.echo(f"no valid JSON after {result.attempts} attempt(s): {result.reason}\n{result.raw}", err=True)
         raise typer.Exit(code=1)
@@ -229,11 +234,42 @@ def bench_decoding(
         typer.echo(f"constrained overhead at batch {timing.batch_size}: {timing.overhead:+.1%}")
 
 
+@app.command("bench-train")
+def bench_train(
+    steps: int = typer.Option(6, help="Measured optimizer steps per run (after the warm-up)."),
+    warmup: int = typer.Option(2, help="Steps run first and left out of the figures."),
+    batch_size: int = typer.Option(8, help="Per-device batch size of both sides."),
+    cases: str = typer.Option("lora,full", help="Which fine-tunings to measure: lora, full or both."),
+) -> None:
+    """Training speed: TRL's default SFTTrainer beside jsontune's recipe, same examples, same order.
+
+    Prints examples/s, real tokens/s, peak RSS, model FLOP/s (and its share of the fp32 matmul peak
+    measured here) and the mean loss of each side, then `speedup lora: X.XX` and `speedup full: Y.YY`
+    (jsontune's examples/s over the baseline's). Each run trains in a process of its own.
+    """
+    from jsontune.trainbench import CASES, format_table, matmul_peak_flops, run_in_subprocess
+
+    chosen = [c.strip() for c in cases.split(",") if c.strip()]
+    if not chosen or any(c not in CASES for c in chosen) or steps < 1 or warmup < 0 or batch_size < 1:
+        _fail(f"--cases takes {' and/or '.join(CASES)}; --steps and --batch-size must be at least 1, --warmup 0+")
+    results = []
+    for case in chosen:
+        for side in ("baseline", "jsontune"):
+            typer.echo(f"training {case} ({side}): {warmup} + {steps} steps ...", err=True)
+            results.append(run_in_subprocess(case, side, batch_size, steps, warmup))
+    typer.echo(format_table(results, matmul_peak_flops()))
+    for case in chosen:
+        base, ours = (next(r for r in results if r.case == case and r.side == side) for side in ("baseline", "jsontune"))
+        typer.echo(f"speedup {case}: {ours.examples_per_second / base.examples_per_second:.2f}")
+
+
 def summary_line(metrics: dict) -> str:
     """The headline figures of a metrics.json, on one line."""
     keys = ("strict_parse_rate", "parse_rate", "schema_adherence", "field_f1", "exact_match", "quality_score")
     figures = " ".join(f"{k}={metrics[k]:.3f}" for k in keys if metrics.get(k) is not None)
     latency = metrics.get("latency_s") or {}
+    if (metrics.get("decoding") or {}).get("mode") == "constrained":
+        figures += f" cut_off_rate={metrics['cut_off_rate']:.3f}"
     return f"n={metrics['n']} {figures} latency_p50={latency.get('p50', 0):.2f}s"
 
 

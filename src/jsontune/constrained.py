@@ -85,7 +85,9 @@ def bound_schema(schema: dict, bounds: Bounds, backend: str = DEFAULT_BACKEND) -
     """
     bounded = copy.deepcopy(schema)
     fixed = ("enum", "const", "maxLength") + (("pattern", "format") if backend == "xgrammar" else ())
-    for node in _subschemas(bounded):
+    for pointer, node in _subschemas_with_pointers(bounded, ""):
+        if _under_negation(pointer):
+            continue  # a bound under "not" or "if" would loosen the schema, not tighten it
         types = node.get("type")
         types = types if isinstance(types, list) else [types]
         free_string = not any(k in node for k in fixed)
@@ -156,9 +158,10 @@ def _subschemas_with_pointers(node: Any, pointer: str) -> Iterator[tuple[str, di
                 yield from _subschemas_with_pointers(child, f"{pointer}/{key}/{name}")
 
 
-def _subschemas(schema: dict) -> Iterator[dict]:
-    for _, node in _subschemas_with_pointers(schema, ""):
-        yield node
+def _under_negation(pointer: str) -> bool:
+    """Whether a subschema's pointer passes through a "not" or "if" keyword (not a property so named)."""
+    parts = pointer.split("/")
+    return any(part in ("not", "if") and parts[i - 1] not in _MAP for i, part in enumerate(parts) if i > 0)
 
 
 # --------------------------------------------------------------------------- backends
@@ -173,7 +176,9 @@ class Matcher(Protocol):
 class GrammarBackend(Protocol):
     name: str
 
-    def compile(self, schema: dict) -> Any: ...
+    def compile(self, schema: dict) -> tuple[Any, list[str]]:
+        """The compiled grammar, and the backend's own warnings about what it leaves out."""
+        ...
     def matcher(self, compiled: Any) -> Matcher: ...
 
 
@@ -198,15 +203,16 @@ class LLGuidanceBackend:
 
         self._tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size, eos_token=stop_token)
 
-    def compile(self, schema: dict) -> str:
+    def compile(self, schema: dict) -> tuple[str, list[str]]:
         import llguidance
 
+        # lenient: unimplemented keywords are dropped with a warning (which the caller reports), not refused
         options = {"whitespace_flexible": False, "item_separator": ",", "key_separator": ":", "lenient": True}
         grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), defaults=options)
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self._tokenizer)
         if is_error:
             raise GrammarError(f"llguidance cannot compile the schema: {messages[0] if messages else 'unknown'}")
-        return grammar
+        return grammar, list(messages)
 
     def matcher(self, compiled: str) -> Matcher:
         import llguidance
@@ -237,9 +243,10 @@ class XGrammarBackend:
     def compile(self, schema: dict):
         try:
             # strict_mode=False keeps JSON Schema's meaning (unlisted properties are allowed unless the
-            # schema says otherwise).
+            # schema says otherwise). xgrammar prints its warnings from C++, out of reach: the static
+            # audit (IGNORED_KEYWORDS, _XGRAMMAR_DROPS) stands in for them.
             return self._compiler.compile_json_schema(json.dumps(schema), any_whitespace=False,
-                                                      separators=(",", ":"), strict_mode=False)
+                                                      separators=(",", ":"), strict_mode=False), []
         except RuntimeError as error:
             raise GrammarError(f"xgrammar cannot compile the schema: {str(error).strip()[-300:]}") from error
 
@@ -294,15 +301,30 @@ class GrammarCache:
         else:
             target = bound_schema(schema, self.bounds, self.backend.name)
         unenforced = unenforced_keywords(target, self.backend.name)  # what is compiled, bounds included
+        try:
+            compiled, warnings = self.backend.compile(target)
+            error = None
+        except GrammarError as failure:
+            logger.warning("%s; that schema's rows use the generic JSON-object grammar", failure)
+            compiled, warnings = self.backend.compile(any_object_schema(self.bounds))
+            error = str(failure)
+        unenforced += [f"{self.backend.name}: {w}" for w in warnings if not _already_listed(w, unenforced)]
         if unenforced:
             logger.warning("%s does not enforce parts of a schema (%s); answers are checked with jsonschema",
                            self.backend.name, "; ".join(unenforced))
-        try:
-            return RowGrammar(self.backend.compile(target), unenforced)
-        except GrammarError as error:
-            logger.warning("%s; that schema's rows use the generic JSON-object grammar", error)
-            fallback = self.backend.compile(any_object_schema(self.bounds))
-            return RowGrammar(fallback, unenforced, error=str(error))
+        return RowGrammar(compiled, unenforced, error)
+
+
+def _already_listed(warning: str, unenforced: list[str]) -> bool:
+    """Whether a backend's 'Unimplemented keys: ["a", "b"]' warning only repeats keywords the audit named."""
+    if not warning.startswith("Unimplemented keys:"):
+        return False
+    try:
+        keys = json.loads(warning.split(":", 1)[1])
+    except json.JSONDecodeError:
+        return False
+    named = {item.split(" at ", 1)[0] for item in unenforced}
+    return set(keys) <= named
 
 
 @dataclass
@@ -342,7 +364,8 @@ class TokenTable:
 
     texts: list[str]
     digits: torch.Tensor  # (vocab,) digits written by a token made only of digits, else 0
-    opens: torch.Tensor  # (vocab,) bool: the token writes a "{" or "["
+    opens_outside: torch.Tensor  # (vocab,) bool: the token opens an object or array, written outside a string
+    opens_inside: torch.Tensor  # (vocab,) bool: the same, written inside a string (it closes it first)
 
 
 @lru_cache(maxsize=4)
@@ -350,8 +373,29 @@ def token_table(tokenizer, vocab_size: int) -> TokenTable:
     """The TokenTable of a tokenizer for logits of width vocab_size (ids past the tokenizer write nothing)."""
     texts = [tokenizer.decode([i]) if i < len(tokenizer) else "" for i in range(vocab_size)]
     digits = torch.tensor([len(t) if t.isascii() and t.isdigit() else 0 for t in texts], dtype=torch.long)
-    opens = torch.tensor([("{" in t or "[" in t) for t in texts], dtype=torch.bool)
-    return TokenTable(texts, digits, opens)
+    opens = {start: torch.tensor([_scan(t, start, False)[3] > 0 for t in texts]) for start in (False, True)}
+    return TokenTable(texts, digits, opens[False], opens[True])
+
+
+def _scan(text: str, in_string: bool, escaped: bool) -> tuple[bool, bool, int, int]:
+    """Follow JSON text from a lexer state: (in_string, escaped, depth change, highest depth rise on the way)."""
+    depth = rise = 0
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            rise = max(rise, depth)
+        elif char in "}]":
+            depth -= 1
+    return in_string, escaped, depth, rise
 
 
 class RunawayGuard:
@@ -373,26 +417,14 @@ class RunawayGuard:
         written = int(self.tokens.digits[token]) if token < len(self.tokens.digits) else 0
         self.digit_run[row] = self.digit_run[row] + written if written else 0
         text = self.tokens.texts[token] if token < len(self.tokens.texts) else ""
-        for char in text:
-            if self._in_string[row]:
-                if self._escaped[row]:
-                    self._escaped[row] = False
-                elif char == "\\":
-                    self._escaped[row] = True
-                elif char == '"':
-                    self._in_string[row] = False
-            elif char == '"':
-                self._in_string[row] = True
-            elif char in "{[":
-                self.depth[row] += 1
-            elif char in "}]":
-                self.depth[row] -= 1
+        self._in_string[row], self._escaped[row], change, _ = _scan(text, self._in_string[row], self._escaped[row])
+        self.depth[row] += change
 
     def restrict(self, allowed: torch.Tensor, active: list[bool]) -> None:
         """Narrow each active row's allowed tokens (a (rows, width) bool matrix), in place."""
         width = allowed.shape[1]
         digits = self._column(self.tokens.digits > 0, width)
-        opens = self._column(self.tokens.opens, width)
+        opens = {False: self._column(self.tokens.opens_outside, width), True: self._column(self.tokens.opens_inside, width)}
         max_run, max_depth = self.bounds.max_digit_run, self.bounds.max_depth
         for row, is_active in enumerate(active):
             if not is_active:
@@ -400,8 +432,8 @@ class RunawayGuard:
             banned = torch.zeros(width, dtype=torch.bool)
             if max_run is not None and self.digit_run[row] >= max_run:
                 banned |= digits
-            if max_depth is not None and self.depth[row] >= max_depth and not self._in_string[row]:
-                banned |= opens
+            if max_depth is not None and self.depth[row] >= max_depth:
+                banned |= opens[self._in_string[row]]
             narrowed = allowed[row] & ~banned
             if banned.any() and narrowed.any():
                 allowed[row] = narrowed

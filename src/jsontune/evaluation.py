@@ -169,7 +169,7 @@ def evaluate_model(
     rows = score_rows(records, attempts, datasets)
     metrics = {**aggregate(rows), **performance(rows, attempts), "decoding": decoding.describe(), **info}
     _write_run(out_dir, rows, metrics)
-    if greedy_out_dir is not None and decoding.mode != "greedy":
+    if greedy_out_dir is not None and decoding.mode == "progressive":
         first = [tries[:1] for tries in attempts]
         greedy_rows = score_rows(records, first, datasets)
         greedy = DecodingConfig("greedy", seed=decoding.seed)

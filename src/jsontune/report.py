@@ -458,24 +458,32 @@ def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
     if not models:
         return []
     header = ["model", "schema (greedy)", "schema (constrained)", "field F1 (greedy)", "field F1 (constrained)",
-              "cut off (constrained)", "keywords not enforced"]
+              "cut off (constrained)", "keywords not enforced", "schema not compiled"]
     body = []
     for model in models:
         greedy, constrained = by_key.get((model, "greedy")), by_key[(model, "constrained")]
         unenforced = sum(bool(r.get("grammar_unenforced")) for r in constrained.rows)
+        not_compiled = sum(bool(r.get("grammar_error")) for r in constrained.rows)
         body.append([
             model, _fmt_ci(greedy.metrics, "schema_adherence") if greedy else "–",
             _fmt_ci(constrained.metrics, "schema_adherence"),
             _fmt_ci(greedy.metrics, "field_f1") if greedy else "–", _fmt_ci(constrained.metrics, "field_f1"),
-            _fmt(constrained.metrics.get("cut_off_rate"), 3), f"{unenforced} rows",
+            _fmt(constrained.metrics.get("cut_off_rate"), 3), f"{unenforced} rows", f"{not_compiled} rows",
         ])
     settings = by_key[(models[0], "constrained")].metrics.get("decoding") or {}
+
+    def bound(name: str, unit: str) -> str:
+        value = settings.get(name)
+        return f"{value} {unit}" if value is not None else f"unbounded {unit}"
+
     note = ("Constrained decoding masks every token with a grammar compiled from the record's JSON Schema "
-            f"(backend {settings.get('backend', '–')}; strings and arrays the schema leaves unbounded are held to "
-            f"{settings.get('max_string_length', '–')} characters and {settings.get('max_items', '–')} items). "
+            f"(backend {settings.get('backend', '–')}; where the schema sets no bound: "
+            f"{bound('max_string_length', 'characters per string')}, {bound('max_items', 'items per array')}, "
+            f"{bound('max_digit_run', 'digits in a row')}, {bound('max_depth', 'levels of nesting')}). "
             "An answer cut off by the token budget counts as no JSON. Training moves the greedy columns; "
             "decoding moves the constrained ones. Rows whose schema uses keywords the grammar does not "
-            "enforce are counted in the last column (they are checked with jsonschema all the same).")
+            "enforce are counted (they are checked with jsonschema all the same), and so are rows whose "
+            "schema the backend could not compile (the generic JSON-object grammar stood in).")
     return ["## Training vs decoding", "", note, "", *_table(header, body), ""]
 
 

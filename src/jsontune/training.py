@@ -65,13 +65,13 @@ class JsontuneTrainer(SFTTrainer):
         return LengthBucketSampler(lengths, self._train_batch_size, self.length_bucket_window, self.args.seed)
 
 
-def build_trainer(recipe: Recipe) -> tuple[SFTTrainer, PromptConfig, Splits]:
-    """The SFTTrainer of a recipe, with its prompt settings and data splits."""
+def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrainer, PromptConfig, Splits]:
+    """The SFTTrainer of a recipe, with its prompt settings and data splits (the recipe's, unless given)."""
     training_args, model_args = recipe.training, recipe.model
     model_path = resolve_model_name(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_path, model_args.model_revision)
     prompt_config = prompt_config_for(recipe, tokenizer)
-    splits = load_recipe_splits(recipe)
+    splits = splits or load_recipe_splits(recipe)
     train_records, dev_records = hold_out_dev(splits.train, recipe.jsontune.dev_rows, recipe.jsontune.split_seed)
     if not train_records:
         raise ValueError(f"{recipe.path}: the training split is empty")
