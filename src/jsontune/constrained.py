@@ -424,7 +424,8 @@ class RunawayGuard:
         """Narrow each active row's allowed tokens (a (rows, width) bool matrix), in place."""
         width = allowed.shape[1]
         digits = self._column(self.tokens.digits > 0, width)
-        opens = {False: self._column(self.tokens.opens_outside, width), True: self._column(self.tokens.opens_inside, width)}
+        opens = {False: self._column(self.tokens.opens_outside, width),
+                 True: self._column(self.tokens.opens_inside, width)}
         max_run, max_depth = self.bounds.max_digit_run, self.bounds.max_depth
         for row, is_active in enumerate(active):
             if not is_active:

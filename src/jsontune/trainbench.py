@@ -11,9 +11,10 @@ Each (case, side) trains in a process of its own, so its peak RSS is its own:
 
 Both take the same examples (a spread over the LoRA recipe's training split, synthetic and SNIPS) in
 the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
-change the order) at the same per-device batch size. A callback times every optimizer step; the first `warmup` steps are left
-out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model FLOP/s as a share of the fp32
-matmul peak measured on the spot, and the mean loss over the measured steps.
+change the order) at the same per-device batch size. A callback times every optimizer step; the
+first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
+FLOP/s as a share of the fp32 matmul peak measured on the spot, and the mean loss over the measured
+steps.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
