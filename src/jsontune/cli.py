@@ -194,7 +194,7 @@ def bench_decoding(
     model: str = typer.Option("smollm2-135m-instruct", help="Model directory or embedded model name."),
     data: Path = typer.Option(Path("data/synthetic/records.jsonl"), help="Contract JSONL whose prompts and "
                                                                         "schemas are used."),
-    batch_sizes: str = typer.Option("1,8", help="Batch sizes to time, comma-separated."),
+    batch_sizes: str = typer.Option("1,8,16", help="Batch sizes to time, comma-separated."),
     steps: int = typer.Option(64, help="Decoding steps per run (the comparison uses the steps both modes ran)."),
     repeats: int = typer.Option(3, help="Runs per mode and batch size, alternating modes; medians are reported."),
     grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
