@@ -88,7 +88,7 @@ class JsontuneArguments:
     eval_constrained_max_new_tokens: int = field(
         default=256,
         metadata={"help": "Token budget of a constrained answer: one cut off is invalid (never repaired), and the "
-                          "default bounds on strings, arrays and numbers let even the untrained model finish "
+                          "default bounds (jsontune.constrained.Bounds) let even the untrained model finish "
                           "within 256 tokens on the embedded test split."},
     )
     dev_rows: int = field(
