@@ -73,7 +73,7 @@ def generate_json(
     answer = tries[-1]
     if answer.grammar_error:
         raise GrammarError(answer.grammar_error)
-    if answer.constrained and not answer.finished:
+    if answer.cut_off:
         return InvalidJSON(raw=answer.text, reason=CUT_OFF, attempts=len(tries))
     recovery = recover_json(answer.text)
     if answer.valid:

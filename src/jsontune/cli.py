@@ -163,6 +163,7 @@ def generate(
 
     from jsontune.api import InvalidJSON, generate_json
     from jsontune.base_model import resolve_model_name
+    from jsontune.constrained import GrammarError
 
     config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds)
     text = sys.stdin.read() if prompt == "-" else prompt
@@ -176,8 +177,6 @@ def generate(
         model_path = resolve_model_name(model)
     except FileNotFoundError as err:
         _fail(str(err))
-    from jsontune.constrained import GrammarError
-
     try:
         result = generate_json(text, model_path=model_path, adapter=adapter, schema=schema_value, decoding=config,
                                max_new_tokens=max_new_tokens)

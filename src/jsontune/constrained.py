@@ -258,7 +258,7 @@ class XGrammarBackend:
 
 @lru_cache(maxsize=4)
 def _backend(name: str, tokenizer, vocab_size: int, stop_token: int) -> GrammarBackend:
-    cls = {"llguidance": LLGuidanceBackend, "xgrammar": XGrammarBackend}[_check_backend(name)]
+    cls = {"llguidance": LLGuidanceBackend, "xgrammar": XGrammarBackend}[name]
     return cls(tokenizer, vocab_size, stop_token)
 
 

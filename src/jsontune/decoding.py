@@ -93,6 +93,11 @@ class Attempt:
     grammar_unenforced: list[str] = field(default_factory=list)  # schema keywords the grammar ignored
     grammar_error: str | None = None  # the schema did not compile; a generic JSON grammar stood in
 
+    @property
+    def cut_off(self) -> bool:
+        """A constrained answer the token budget stopped before its JSON was complete (never repaired)."""
+        return self.constrained and not self.finished
+
 
 def is_valid_answer(text: str, schema: dict | None) -> bool:
     """The answer yields JSON (after cleaning) and, when a schema is given, follows it."""

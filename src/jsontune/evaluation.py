@@ -48,7 +48,7 @@ def score_rows(records: list[dict], attempts: list[list[Attempt]], datasets: lis
     rows = []
     for record, tries, dataset in zip(records, attempts, datasets):
         answer = tries[-1]
-        recovery = rejected(CUT_OFF) if answer.constrained and not answer.finished else None
+        recovery = rejected(CUT_OFF) if answer.cut_off else None
         scores = row_metrics(answer.text, record["reference"], record.get("schema"), recovery)
         row = {
             **record,
