@@ -35,15 +35,17 @@ def train(
     Keys are TRL's SFTConfig and ModelConfig names plus the recipe's jsontune section (data_files,
     test_fraction, system_prompt, ...). Works alone or under `accelerate launch`.
     """
+    from jsontune.hub import HubError
+    from jsontune.launch_checks import LaunchError
     from jsontune.recipe import RecipeError, load_recipe
     from jsontune.training import train as run_training
 
     _setup_logging()
     try:
         loaded = load_recipe(recipe, list(ctx.args))
-    except RecipeError as err:
+        figures = run_training(loaded)
+    except (RecipeError, LaunchError, HubError, FileNotFoundError) as err:
         _fail(str(err))
-    figures = run_training(loaded)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
@@ -52,6 +54,59 @@ def train(
     typer.echo(f"mean training loss {figures['train_loss']:.4f}, last logged "
                f"{'-' if last is None else f'{last:.4f}'}, {figures['train_runtime_s']:.0f} s, "
                f"{figures['train_tokens_per_second']:.0f} tokens/s -> {loaded.training.output_dir}")
+
+
+@app.command()
+def merge(
+    adapter: Path = typer.Argument(..., help="A LoRA run folder (adapter_config.json, adapter weights, tokenizer)."),
+    out: Path = typer.Argument(..., help="Folder for the standalone merged model (must not exist)."),
+    base: str | None = typer.Option(None, help="Base model to merge into (default: the adapter's own base)."),
+    overwrite: bool = typer.Option(False, help="Replace OUT if it exists."),
+) -> None:
+    """Merge a LoRA adapter into its base model and save a standalone model (with tokenizer and prompt
+    settings), usable by `jsontune eval`, `jsontune generate` and `generate_json` without peft."""
+    from jsontune.merge import MergeError, merge_adapter
+
+    _setup_logging()
+    try:
+        typer.echo(merge_adapter(adapter, out, base, overwrite))
+    except MergeError as err:
+        _fail(str(err))
+
+
+@app.command()
+def push(
+    run_dir: Path = typer.Argument(..., help="A trained run folder (models/lora, models/complete, ...)."),
+    repo_id: str = typer.Argument(..., help="Hub repository, OWNER/NAME (created if missing)."),
+    merged: bool = typer.Option(False, "--merged", help="LoRA: upload the merged standalone model (the adapter "
+                                                        "goes in adapter/)."),
+    private: bool = typer.Option(False, "--private", help="Create the repository private."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Stage the folder that would be uploaded, list it, "
+                                                          "upload nothing (no token needed)."),
+    stage_dir: Path | None = typer.Option(None, help="Where to stage (new or empty; default: a temporary folder, "
+                                                     "kept on --dry-run)."),
+    benchmark: Path | None = typer.Option(None, help="Benchmark for the model card: a report folder or its "
+                                                     "benchmark_results.csv (rows of the run folder's name), or "
+                                                     "a `jsontune eval` metrics.json."),
+) -> None:
+    """Upload a run to the Hugging Face Hub: weights, tokenizer, prompt settings, resolved recipe and a
+    model card (base model, data and licenses, recipe, benchmark table and plot, usage).
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed, logged or written.
+    """
+    from jsontune.hub import HubError, push_run
+    from jsontune.merge import MergeError
+
+    _setup_logging()
+    try:
+        result = push_run(run_dir, repo_id, merged, private, dry_run, stage_dir, benchmark)
+    except (HubError, MergeError) as err:
+        _fail(str(err))
+    typer.echo(f"{'staged (dry run, nothing uploaded)' if dry_run else 'uploaded'}: {result.staged}")
+    for name in result.files:
+        typer.echo(f"  {name}")
+    if result.url:
+        typer.echo(result.url)
 
 
 @app.command("prepare-base")

@@ -32,7 +32,7 @@ class Generation:
     finished: bool  # ended with the end-of-turn token, not the token budget
 
 
-def _resolve_base(name: str) -> str:
+def resolve_base(name: str) -> str:
     """An adapter's base model path; an embedded model is found (or prepared) again by its name."""
     if Path(name).exists():
         return name
@@ -48,7 +48,7 @@ def load_for_inference(model_path: str | Path, adapter: str | Path | None = None
     if adapter is None and (Path(model_path) / "adapter_config.json").is_file():
         adapter = model_path
         model_path = json.loads((Path(model_path) / "adapter_config.json").read_text())["base_model_name_or_path"]
-    base_path = _resolve_base(model_path)
+    base_path = resolve_base(model_path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)

@@ -253,6 +253,12 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if problems:
         raise RecipeError("\n".join(problems))
 
+    secret_where = (f"{path}:{key_lines['hub_token']}" if "hub_token" in data
+                    else "the command line" if "hub_token" in _override_keys(overrides) else None)
+    if secret_where:  # a recipe is saved with the run (recipe.yaml, training_args.bin), and so would the token
+        raise RecipeError(f"{secret_where}: hub_token does not belong in a recipe or an override; set HF_TOKEN or "
+                          "run `hf auth login`")
+
     parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
     recipe_tokens: list[str] = []
     for key, value in {**data, **section}.items():

@@ -18,10 +18,13 @@ from trl import SFTTrainer, get_peft_config, get_quantization_config
 
 from jsontune.base_model import resolve_model_name
 from jsontune.callbacks import GenerationMetricsCallback
+from jsontune.checkpoints import resume_point, tokens_seen_at
 from jsontune.data import Splits, load_splits
 from jsontune.evaluation import TRAIN_RESULTS_FILE
+from jsontune.hub import check_repo_id, hub_token, push_run
+from jsontune.launch_checks import check_labels_end_with_stop, check_launch
 from jsontune.memory import peak_memory_mb, reset_peak_memory
-from jsontune.prompting import PromptConfig, choose_prompt_config, tokenize_example
+from jsontune.prompting import PromptConfig, choose_prompt_config, end_of_turn_id, tokenize_example
 from jsontune.recipe import Recipe
 from jsontune.sampling import LengthBucketSampler
 
@@ -62,7 +65,10 @@ class JsontuneTrainer(SFTTrainer):
         if self.length_bucket_window <= 0 or not isinstance(dataset, Dataset):
             return super()._get_train_sampler(train_dataset)
         lengths = [len(ids) for ids in dataset["input_ids"]]
-        return LengthBucketSampler(lengths, self._train_batch_size, self.length_bucket_window, self.args.seed)
+        # Buckets of the global batch: accelerate deals consecutive per-device batches to the processes, so
+        # N processes at batch b see the batches one process at batch N*b would.
+        global_batch = self._train_batch_size * self.args.world_size
+        return LengthBucketSampler(lengths, global_batch, self.length_bucket_window, self.args.seed)
 
 
 def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrainer, PromptConfig, Splits]:
@@ -94,6 +100,8 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrai
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
+    stop_id = end_of_turn_id(tokenizer)
+    check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]))
     if dev_records:
         callback = GenerationMetricsCallback(dev_records, tokenizer, prompt_config,
                                              recipe.jsontune.eval_max_new_tokens, recipe.jsontune.eval_batch_size)
@@ -114,20 +122,33 @@ def hold_out_dev(records: list[dict], dev_rows: int, seed: int) -> tuple[list[di
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
 
 
-def train(recipe: Recipe) -> dict[str, Any]:
-    """Fine-tune as the recipe says; save the model, tokenizer, resolved recipe, prompt settings and figures."""
+def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
+    """Fine-tune as the recipe says; save the model, tokenizer, resolved recipe, prompt settings and figures.
+
+    Resumes from the last complete checkpoint in output_dir (jsontune.checkpoints). With push_to_hub, the
+    token is checked before training and the run is pushed at the end (jsontune.hub), once, from rank 0.
+    """
     training_args, model_args = recipe.training, recipe.model
+    check_launch(recipe)
+    hub_repo, token = None, None
+    if training_args.push_to_hub:
+        hub_repo, token = check_repo_id(training_args.hub_model_id), hub_token()
+        training_args.push_to_hub = False  # the Trainer would push checkpoints and its own card; jsontune pushes
     trainer, prompt_config, splits = build_trainer(recipe)
+    for callback in callbacks:
+        trainer.add_callback(callback)
     train_dataset = trainer.train_dataset
     trainable, total = _parameter_counts(trainer.model)
     reset_peak_memory()
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(training_args.output_dir)
 
     peak_mb, peak_kind = peak_memory_mb()
     metrics = dict(result.metrics)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = trainer.state.num_input_tokens_seen or 0
+    tokens_this_run = tokens - tokens_seen_at(checkpoint)  # train_runtime counts this run only
     figures = {
         "train_loss": result.training_loss,
         "final_loss": losses[-1] if losses else None,
@@ -137,12 +158,13 @@ def train(recipe: Recipe) -> dict[str, Any]:
         "train_examples": len(train_dataset),
         "train_samples_per_second": metrics.get("train_samples_per_second"),
         "train_tokens": tokens,
-        "train_tokens_per_second": tokens / metrics["train_runtime"] if metrics.get("train_runtime") else None,
+        "train_tokens_per_second": tokens_this_run / metrics["train_runtime"] if metrics.get("train_runtime") else None,
         "peak_memory_mb": peak_mb,
         "peak_memory_kind": peak_kind,
         "trainable_parameters": trainable,
         "total_parameters": total,
         "world_size": training_args.world_size,
+        "resumed_from": checkpoint,
         "data_files": splits.files,
         "test_ids": [r["id"] for r in splits.test],
     }
@@ -152,6 +174,8 @@ def train(recipe: Recipe) -> dict[str, Any]:
         prompt_config.save(out)
         (out / TRAIN_RESULTS_FILE).write_text(json.dumps(figures, indent=2) + "\n")
         logger.info("saved %s model to %s", "LoRA" if model_args.use_peft else "complete", out)
+        if hub_repo:
+            push_run(out, hub_repo, private=bool(training_args.hub_private_repo), token=token)
     return figures
 
 

@@ -1,0 +1,130 @@
+"""Configurations that would fail late, or quietly train the wrong thing, stopped before a model loads.
+
+- ZeRO-3 with LoRA and no 16-bit gather on save: every rank holds a shard, and the adapter is saved
+  empty.
+- A DeepSpeed config that fixes the global batch for another process count than the launch's: DeepSpeed
+  stops with an assertion only after the model has loaded.
+- More processes on a machine than it has GPUs: two ranks share a GPU (NCCL refuses, or it silently
+  runs out of memory).
+- Wrapped packing: rows are cut and glued with positions running across them, so attention and the
+  loss cross example boundaries (bfd packing and padding_free keep per-sample positions).
+- Training rows whose labels do not end with the stop token (a collator that masks pad ids when pad
+  is EOS, or truncation at max_length): the model never learns to stop. Checked on the prepared data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jsontune.recipe import Recipe
+
+
+class LaunchError(ValueError):
+    """The recipe and the launch disagree, or would train something other than intended."""
+
+
+def deepspeed_config(recipe: Recipe) -> tuple[dict[str, Any] | None, str]:
+    """The DeepSpeed config of this run (the recipe's `deepspeed` key, else the accelerate launch's), with where
+    it came from; (None, "") when the run does not use DeepSpeed."""
+    source = recipe.training.deepspeed
+    where = f"{recipe.path}: deepspeed"
+    if source is None and os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        source = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+        where = f"the accelerate config's deepspeed_config_file ({source})"
+        if source is None:  # the stage set in the accelerate config itself, without a DeepSpeed file
+            stage = os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE")
+            gather = os.environ.get("ACCELERATE_DEEPSPEED_ZERO3_SAVE_16BIT_MODEL", "false") == "true"
+            config = {"zero_optimization": {"stage": int(stage) if stage else 0,
+                                            "stage3_gather_16bit_weights_on_model_save": gather}}
+            return config, "the accelerate config's deepspeed_config"
+    if source is None:
+        return None, ""
+    if isinstance(source, dict):
+        return source, where
+    try:
+        return json.loads(Path(source).read_text()), where
+    except (OSError, ValueError) as err:
+        raise LaunchError(f"{where}: cannot read the DeepSpeed config: {err}") from err
+
+
+def check_deepspeed(recipe: Recipe, world_size: int) -> None:
+    config, where = deepspeed_config(recipe)
+    if config is None:
+        return
+    zero = config.get("zero_optimization") or {}
+    if zero.get("stage") == 3 and recipe.model.use_peft and not zero.get("stage3_gather_16bit_weights_on_model_save"):
+        raise LaunchError(f"{where}: ZeRO-3 with LoRA needs \"stage3_gather_16bit_weights_on_model_save\": true in "
+                          "zero_optimization; without it every process holds a shard and the adapter is saved "
+                          "empty (accelerate_configs/deepspeed/zero3.json sets it)")
+    total = config.get("train_batch_size")
+    if isinstance(total, int):
+        micro = recipe.training.per_device_train_batch_size
+        steps = recipe.training.gradient_accumulation_steps
+        if total != micro * steps * world_size:
+            raise LaunchError(f"{where}: train_batch_size {total} is for another process count: this launch has "
+                              f"{world_size} process(es) x per_device_train_batch_size {micro} x "
+                              f"gradient_accumulation_steps {steps} = {micro * steps * world_size}; set it to "
+                              "\"auto\" (the recipe decides)")
+
+
+def check_processes_per_machine(use_cpu: bool) -> None:
+    import torch
+
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if use_cpu or not torch.cuda.is_available() or local <= 1:
+        return
+    gpus = torch.cuda.device_count()
+    if local > gpus:
+        raise LaunchError(f"the launch starts {local} processes on this machine but it has {gpus} GPU(s): set "
+                          f"--num_processes to the number of GPUs (times --num_machines on a cluster)")
+
+
+def check_packing(recipe: Recipe) -> None:
+    training = recipe.training
+    if training.packing and training.packing_strategy == "wrapped":
+        raise LaunchError(f"{recipe.path}: packing_strategy 'wrapped' cuts rows and runs positions across them, so "
+                          "attention and the loss cross example boundaries; use packing_strategy 'bfd' (per-sample "
+                          "positions) or padding_free: true")
+
+
+def check_launch(recipe: Recipe) -> None:
+    """Every check that needs only the recipe and the launch environment (run before a model loads)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    check_deepspeed(recipe, world_size)
+    check_processes_per_machine(recipe.training.use_cpu)
+    check_packing(recipe)
+
+
+def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64) -> None:
+    """Every prepared training row, once collated, has a label on its stop token as its last label."""
+    bad: list[int] = []
+    for start in range(0, len(dataset), chunk):
+        rows = [dataset[i] for i in range(start, min(start + chunk, len(dataset)))]
+        labels = collator(rows)["labels"]
+        if labels.dim() == 2 and labels.shape[0] == 1 and len(rows) > 1:  # padding-free: one packed row
+            ends = _packed_ends(rows, labels[0])
+        else:
+            ends = [_last_label(row) for row in labels]
+        bad += [start + i for i, end in enumerate(ends) if end != stop_id]
+    if bad:
+        shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise LaunchError(f"{len(bad)} of {len(dataset)} training rows (rows {shown}) do not end their labels with "
+                          f"the stop token {stop_text!r}: the model would never learn to stop. Causes: a row longer "
+                          "than max_length (raise it, or shorten the data), or a collator that masks pad ids while "
+                          "pad is EOS")
+
+
+def _last_label(labels) -> int:
+    kept = labels[labels != -100]
+    return int(kept[-1]) if len(kept) else -100
+
+
+def _packed_ends(rows: list[dict], labels) -> list[int]:
+    ends, offset = [], 0
+    for row in rows:
+        offset += len(row["input_ids"])
+        ends.append(_last_label(labels[:offset][-len(row["input_ids"]):]))
+    return ends
