@@ -1,4 +1,5 @@
-"""Every entry point explains itself with --help, and `accelerate launch scripts/sft.py` trains."""
+"""Every entry point explains itself with --help, and `accelerate launch scripts/sft.py` trains (multi-process
+launches: tests/test_scale_out.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ COMMANDS = [
     [str(BIN / "jsontune"), "eval", "--help"],
     [str(BIN / "jsontune"), "generate", "--help"],
     [str(BIN / "jsontune"), "bench-decoding", "--help"],
+    [str(BIN / "jsontune"), "bench-train", "--help"],
+    [str(BIN / "jsontune"), "merge", "--help"],
+    [str(BIN / "jsontune"), "push", "--help"],
     [str(BIN / "jsontune"), "experiment", "--help"],
     [str(BIN / "jsontune"), "prepare-base", "--help"],
     [str(BIN / "jsontune"), "data", "--help"],
@@ -67,14 +71,3 @@ def test_accelerate_launch_single_process_writes_a_loadable_adapter(make_recipe,
                     "--dynamo_backend", "no"], make_recipe(use_peft=True), out)
     assert done.returncode == 0, done.stderr[-3000:]
     _assert_adapter(out)
-
-
-@pytest.mark.distributed
-def test_accelerate_launch_ddp_two_cpu_processes(make_recipe, tmp_path):
-    out = tmp_path / "adapter-ddp"
-    done = _launch(["--config_file", str(REPO / "accelerate_configs/ddp.yaml"), "--num_processes", "2"],
-                   make_recipe(use_peft=True), out)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "mean training loss" in done.stdout
-    _assert_adapter(out)
-    assert '"world_size": 2' in (out / "train_results.json").read_text()

@@ -6,6 +6,9 @@
   stops with an assertion only after the model has loaded.
 - More processes on a machine than it has GPUs: two ranks share a GPU (NCCL refuses, or it silently
   runs out of memory).
+- FSDP on CPU processes: accelerate (1.x) enables its FSDP plugin only on accelerator devices, so an FSDP
+  config launched on CPUs would silently train as plain DDP (torch's FSDP2 itself runs on gloo; the
+  Trainer never reaches it).
 - Wrapped packing: rows are cut and glued with positions running across them, so attention and the
   loss cross example boundaries (bfd packing and padding_free keep per-sample positions).
 - Training rows whose labels do not end with the stop token (a collator that masks pad ids when pad
@@ -82,6 +85,18 @@ def check_processes_per_machine(use_cpu: bool) -> None:
                           f"--num_processes to the number of GPUs (times --num_machines on a cluster)")
 
 
+FSDP_ON_CPU = ("FSDP needs GPUs here: accelerate enables its FSDP plugin only on accelerator devices, so on CPU "
+               "processes this launch would silently train as plain DDP, unsharded. On CPUs use "
+               "accelerate_configs/zero3.yaml (DeepSpeed ZeRO-3 shards on CPU) or ddp.yaml")
+
+
+def check_fsdp_device(use_cpu: bool) -> None:
+    import torch
+
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and (use_cpu or not torch.cuda.is_available()):
+        raise LaunchError(FSDP_ON_CPU)
+
+
 def check_packing(recipe: Recipe) -> None:
     training = recipe.training
     if training.packing and training.packing_strategy == "wrapped":
@@ -95,6 +110,7 @@ def check_launch(recipe: Recipe) -> None:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     check_deepspeed(recipe, world_size)
     check_processes_per_machine(recipe.training.use_cpu)
+    check_fsdp_device(recipe.training.use_cpu)
     check_packing(recipe)
 
 
