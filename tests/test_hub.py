@@ -186,6 +186,8 @@ def test_the_token_reaches_the_hub_client_and_nothing_else(tmp_path, tiny_model_
     train(load_recipe(recipe))
 
     assert calls == [("create_repo", "me/json-lora", SECRET, True), ("upload_folder", "me/json-lora", SECRET, None)]
+    saved = yaml.safe_load((tmp_path / "lora" / "recipe.yaml").read_text())
+    assert (saved["push_to_hub"], saved["hub_model_id"]) == (True, "me/json-lora")  # reruns push again
     assert (tmp_path / "uploaded" / "adapter_model.safetensors").is_file()
     assert not (tmp_path / "uploaded" / "training_args.bin").exists()
     captured = capfd.readouterr()

@@ -118,7 +118,9 @@ def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, 
     """Every prepared training row, once collated, has a label on its stop token as its last label."""
     bad: list[int] = []
     for start in range(0, len(dataset), chunk):
-        rows = [dataset[i] for i in range(start, min(start + chunk, len(dataset)))]
+        rows = dataset[start:start + chunk]
+        if isinstance(rows, dict):  # a datasets.Dataset slice is by column
+            rows = [dict(zip(rows, values)) for values in zip(*rows.values())]
         labels = collator(rows)["labels"]
         if labels.dim() == 2 and labels.shape[0] == 1 and len(rows) > 1:  # padding-free: one packed row
             ends = _packed_ends(rows, labels[0])

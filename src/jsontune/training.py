@@ -133,16 +133,21 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
     hub_repo, token = None, None
     if training_args.push_to_hub:
         hub_repo, token = check_repo_id(training_args.hub_model_id), hub_token()
-        training_args.push_to_hub = False  # the Trainer would push checkpoints and its own card; jsontune pushes
-    trainer, prompt_config, splits = build_trainer(recipe)
-    for callback in callbacks:
-        trainer.add_callback(callback)
-    train_dataset = trainer.train_dataset
-    trainable, total = _parameter_counts(trainer.model)
-    reset_peak_memory()
-    checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(training_args.output_dir)
+    # The Trainer would push every checkpoint and its own card; jsontune pushes once, at the end. The recipe
+    # keeps push_to_hub (it is saved with the run), so the flag is off only while the Trainer runs.
+    training_args.push_to_hub = False
+    try:
+        trainer, prompt_config, splits = build_trainer(recipe)
+        for callback in callbacks:
+            trainer.add_callback(callback)
+        train_dataset = trainer.train_dataset
+        trainable, total = _parameter_counts(trainer.model)
+        reset_peak_memory()
+        checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model(training_args.output_dir)
+    finally:
+        training_args.push_to_hub = hub_repo is not None
 
     peak_mb, peak_kind = peak_memory_mb()
     metrics = dict(result.metrics)
