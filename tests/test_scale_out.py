@@ -167,28 +167,32 @@ def test_shipped_qlora_recipe_quantizes_to_nf4():
     assert recipe.model.use_peft and recipe.model.load_in_4bit and recipe.model.bnb_4bit_quant_type == "nf4"
 
 
-@pytest.mark.slow
+@pytest.mark.distributed
 def test_a_killed_run_resumes_to_where_an_uninterrupted_run_ends(run_recipe, tmp_path):
-    recipe = run_recipe(save_strategy="steps", save_steps=2, max_steps=8, per_device_train_batch_size=2)
-    whole = launch(None, 1, recipe, tmp_path / "whole")
+    """Two DDP processes, killed (SIGKILL, launcher and workers) after the second checkpoint, then relaunched."""
+    recipe = run_recipe(save_strategy="steps", save_steps=2, save_total_limit=2, max_steps=8,
+                        per_device_train_batch_size=2)
+    whole = launch("ddp.yaml", 2, recipe, tmp_path / "whole")
 
     out = tmp_path / "killed"
-    command = [sys.executable, str(PROBE), str(recipe), "--output_dir", str(out)]
+    command = [str(BIN / "accelerate"), "launch", "--config_file", str(REPO / "accelerate_configs/ddp.yaml"),
+               "--num_processes", "2", str(PROBE), str(recipe), "--output_dir", str(out)]
     process = subprocess.Popen(command, cwd=REPO, env={**ENV, "JSONTUNE_TEST_STALL_AT_STEP": "4"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while not (out / STALL_FILE).exists():
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before its second checkpoint"
         time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     assert process.wait(timeout=60) == -signal.SIGKILL
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert not (out / "train_results.json").exists()
 
-    resumed = launch(None, 1, recipe, out)  # the same command again: resumes by itself
+    resumed = launch("ddp.yaml", 2, recipe, out)  # the same command again: resumes by itself
     assert resumed["resumed_from"] == str(out / "checkpoint-4")
     assert resumed["global_steps"] == whole["global_steps"] == 8
     assert resumed["loss_history"] == pytest.approx(whole["loss_history"], abs=1e-6)
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-6", "checkpoint-8"]  # save_total_limit
     final_whole = load_file(tmp_path / "whole" / "adapter_model.safetensors")
     final_resumed = load_file(out / "adapter_model.safetensors")
     assert final_whole.keys() == final_resumed.keys()

@@ -144,6 +144,7 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
         trainable, total = _parameter_counts(trainer.model)
         reset_peak_memory()
         checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
+        tokens_before = tokens_seen_at(checkpoint)  # now: save_total_limit may delete that checkpoint
         result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model(training_args.output_dir)
     finally:
@@ -153,7 +154,7 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
     metrics = dict(result.metrics)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = trainer.state.num_input_tokens_seen or 0
-    tokens_this_run = tokens - tokens_seen_at(checkpoint)  # train_runtime counts this run only
+    tokens_this_run = tokens - tokens_before  # train_runtime counts this run only
     figures = {
         "train_loss": result.training_loss,
         "final_loss": losses[-1] if losses else None,
