@@ -55,7 +55,8 @@ def benchmark_csv(tmp_path) -> Path:
     path.parent.mkdir()
     fields = ["model", "decoding", "dataset", "strict_parse_rate", "schema_adherence", "exact_match", "field_f1",
               "quality_score", "slot_f1"]
-    rows = [["base", "greedy", "all", 0, 0, 0, 0, 0.1, 0], ["lora", "constrained", "all", 1, 1, 0.262, 0.702, 0.792, ""],
+    rows = [["base", "greedy", "all", 0, 0, 0, 0, 0.1, 0],
+            ["lora", "constrained", "all", 1, 1, 0.262, 0.702, 0.792, ""],
             ["lora", "constrained", "snips", 1, 1, 0.5, 0.9, 0.9, 0.3], ["complete", "greedy", "all", 1, 1, 1, 1, 1, 1]]
     with path.open("w", newline="") as f:
         writer = csv.writer(f)

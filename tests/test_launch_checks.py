@@ -87,12 +87,11 @@ def test_wrapped_packing_is_refused_and_bfd_passes(make_recipe):
 
 def test_a_collator_that_masks_pad_ids_while_pad_is_eos_is_caught(tokenizer):
     """transformers' causal-LM collator sets every pad id's label to -100: with pad == EOS that is the stop token."""
+    from conftest import TINY_RECORDS
     from transformers import DataCollatorForLanguageModeling
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling as TrlCollator
 
     from jsontune.prompting import choose_prompt_config, end_of_turn_id, tokenize_example
-
-    from conftest import TINY_RECORDS
 
     stop = end_of_turn_id(tokenizer)
     assert tokenizer.pad_token_id == tokenizer.eos_token_id == stop  # the embedded model's own setup

@@ -208,7 +208,7 @@ def test_resume_passes_over_a_checkpoint_cut_short(tmp_path):
     for step in (2, 4, 6):
         (tmp_path / f"checkpoint-{step}").mkdir()
     for step in (2, 4):
-        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text('{"global_step": %d}' % step)
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     (tmp_path / "checkpoint-6" / "trainer_state.json").write_text('{"global_st')  # killed mid-write
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
     assert resume_point(tmp_path, None) == str(tmp_path / "checkpoint-4")
