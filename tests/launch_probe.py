@@ -5,8 +5,9 @@ It trains through jsontune's own `train` and adds what the tests need to look in
   their weights collectively) and saved by rank 0 as OUTPUT_DIR/probe_logits.pt, before the model is saved;
 - how the run was parallelised (OUTPUT_DIR/launch.json): accelerate's distributed type, the process
   count, the ZeRO stage, and how many parameters were sharded (FSDP2 DTensors, ZeRO-3 partitions);
-- with JSONTUNE_TEST_STALL_AT_STEP=N, a stall before step N+1 (after checkpoint N is written): the
-  process writes OUTPUT_DIR/stalled and sleeps, so a test can kill it at a known point.
+- with JSONTUNE_TEST_STALL_AT_STEP=N, a stall before step N+1 (after checkpoint N is written): each process
+  writes its pid to OUTPUT_DIR/stalled-RANK and sleeps, so a test can kill them all at a known point (the
+  launcher cannot pass a SIGKILL on: torch's elastic agent starts the workers in sessions of their own).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class StallAt(TrainerCallback):
 
     def on_step_begin(self, args, state, control, **kwargs):
         if state.global_step == self.step:
-            (Path(args.output_dir) / STALL_FILE).write_text(str(self.step))
+            (Path(args.output_dir) / f"{STALL_FILE}-{args.process_index}").write_text(str(os.getpid()))
             time.sleep(600)
 
 

@@ -179,11 +179,15 @@ def test_a_killed_run_resumes_to_where_an_uninterrupted_run_ends(run_recipe, tmp
                "--num_processes", "2", str(PROBE), str(recipe), "--output_dir", str(out)]
     process = subprocess.Popen(command, cwd=REPO, env={**ENV, "JSONTUNE_TEST_STALL_AT_STEP": "4"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stalled = [out / f"{STALL_FILE}-{rank}" for rank in range(2)]
     deadline = time.monotonic() + 300
-    while not (out / STALL_FILE).exists():
+    while not all(path.exists() and path.read_text() for path in stalled):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before its second checkpoint"
         time.sleep(0.2)
+    time.sleep(0.5)  # both ranks are past the checkpoint barrier and asleep
     os.killpg(process.pid, signal.SIGKILL)
+    for path in stalled:  # the workers run in sessions of their own: kill them as a lost machine would
+        os.kill(int(path.read_text()), signal.SIGKILL)
     assert process.wait(timeout=60) == -signal.SIGKILL
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert not (out / "train_results.json").exists()
