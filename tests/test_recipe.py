@@ -146,3 +146,18 @@ def test_row_limits_must_match_the_files(tmp_path):
         "data_files": ["data/synthetic/records.jsonl"] * 3, "max_train_rows_per_file": [1, 2]}}))
     with pytest.raises(RecipeError, match="has 2 numbers for 3 data files"):
         load_recipe(path)
+
+
+def test_gpu_settings_bf16_and_liger_kernels_when_installed_unless_the_recipe_says(monkeypatch):
+    import importlib.util
+
+    from jsontune.recipe import _device_tokens
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "liger_kernel" else real_find_spec(name))
+    assert _device_tokens(set()) == ["--bf16", "true"]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "liger_kernel" else None)
+    assert _device_tokens(set()) == ["--bf16", "true", "--use_liger_kernel", "true"]
+    assert _device_tokens({"bf16", "use_liger_kernel"}) == []

@@ -23,10 +23,10 @@ def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -
 def test_table_has_one_line_per_run_and_shares_of_peak() -> None:
     results = [CaseResult("lora", "baseline", 4, 8, 10.0, 3.2, 300.0, 1500.0, 50e9, 1.25),
                CaseResult("lora", "jsontune", 4, 8, 3.0, 10.7, 900.0, 1400.0, 60e9, 1.20)]
-    table = format_table(results, peak_flops=200e9).splitlines()
+    table = format_table(results, peak_flops=200e9, peak_what="fp32 CPU matmul peak").splitlines()
     assert table[1].split()[:4] == ["lora", "baseline", "3.200", "300.0"]
     assert table[2].split()[5:7] == ["60.0", "30.0%"]
-    assert "fp32 matmul peak measured here: 200 GFLOP/s; 4 measured steps of batch 8" in table[-1]
+    assert "fp32 CPU matmul peak measured here: 200 GFLOP/s; 4 measured steps of batch 8" in table[-1]
 
 
 @pytest.mark.slow

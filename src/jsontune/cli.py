@@ -311,7 +311,7 @@ def bench_train(
         for side in ("baseline", "jsontune"):
             typer.echo(f"training {case} ({side}): {warmup} + {steps} steps ...", err=True)
             results.append(run_in_subprocess(case, side, batch_size, steps, warmup))
-    typer.echo(format_table(results, matmul_peak_flops()))
+    typer.echo(format_table(results, *matmul_peak_flops()))
     for case in chosen:
         base, ours = (next(r for r in results if (r.case, r.side) == (case, side)) for side in ("baseline", "jsontune"))
         typer.echo(f"speedup {case}: {ours.examples_per_second / base.examples_per_second:.2f}")

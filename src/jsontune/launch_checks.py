@@ -11,6 +11,8 @@
   Trainer never reaches it).
 - Wrapped packing: rows are cut and glued with positions running across them, so attention and the
   loss cross example boundaries (bfd packing and padding_free keep per-sample positions).
+- With padding_free, a row longer than max_length: TRL truncates only padded rows, so jsontune holds
+  padding-free rows to max_length itself.
 - Training rows whose labels do not end with the stop token (a collator that masks pad ids when pad
   is EOS, or truncation at max_length): the model never learns to stop. Checked on the prepared data.
 """
@@ -112,6 +114,17 @@ def check_launch(recipe: Recipe) -> None:
     check_processes_per_machine(recipe.training.use_cpu)
     check_fsdp_device(recipe.training.use_cpu)
     check_packing(recipe)
+
+
+def check_row_lengths(dataset, max_length: int, name: str) -> None:
+    """No prepared row of `dataset` is longer than max_length tokens."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    long = [i for i, length in enumerate(lengths) if length > max_length]
+    if long:
+        shown = ", ".join(str(i) for i in long[:10]) + (" ..." if len(long) > 10 else "")
+        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows (rows {shown}; the longest has {max(lengths)} "
+                          f"tokens) are longer than max_length {max_length}: padding-free rows are not truncated, "
+                          "since that would cut off their stop token. Raise max_length, or shorten the data")
 
 
 def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64) -> None:

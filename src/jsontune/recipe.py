@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import importlib.util
 import json
 import logging
 import re
@@ -222,7 +223,10 @@ def _device_tokens(user_keys: set[str]) -> list[str]:
     import torch
 
     if torch.cuda.is_available():
-        return [] if "bf16" in user_keys else ["--bf16", "true" if torch.cuda.is_bf16_supported() else "false"]
+        tokens = [] if "bf16" in user_keys else ["--bf16", "true" if torch.cuda.is_bf16_supported() else "false"]
+        if "use_liger_kernel" not in user_keys and importlib.util.find_spec("liger_kernel") is not None:
+            tokens += ["--use_liger_kernel", "true"]  # fused Triton kernels (RMSNorm, RoPE, SwiGLU, loss)
+        return tokens
     # CPU: no bf16/fp16 kernels worth having; gradient checkpointing recomputes the forward pass to save
     # memory a 135M model does not need (`make bench` measures the whole path).
     tokens = ["--use_cpu", "true", "--bf16", "false", "--fp16", "false"]
@@ -294,8 +298,10 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if training.completion_only_loss is None:
         # TRL guesses from a "prompt" column, which pre-tokenised rows lack: it would train on the prompt too.
         training.completion_only_loss = True
-    if "include_num_input_tokens_seen" not in user_keys:
-        training.include_num_input_tokens_seen = "non_padding"  # for the tokens/s figure; argparse can't say it
+    if "include_num_input_tokens_seen" not in user_keys:  # for the tokens/s figure; argparse can't say it
+        # A padding-free row is all tokens; "non_padding" would count out every EOS, since pad is EOS here.
+        unpadded = training.padding_free and training.pad_to_multiple_of is None
+        training.include_num_input_tokens_seen = "all" if unpadded else "non_padding"
     if model.use_peft and training.ddp_find_unused_parameters is None:
         training.ddp_find_unused_parameters = False  # LoRA + DDP: frozen base weights are "unused" by design
     return Recipe(path=path, training=training, model=model, jsontune=jsontune, set_keys=user_keys)

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import torch
 from datasets import Dataset
 from transformers import AutoTokenizer, EarlyStoppingCallback
 from trl import SFTTrainer, get_peft_config, get_quantization_config
@@ -19,11 +20,13 @@ from trl import SFTTrainer, get_peft_config, get_quantization_config
 from jsontune.base_model import resolve_model_name
 from jsontune.callbacks import GenerationMetricsCallback
 from jsontune.checkpoints import resume_point, tokens_seen_at
+from jsontune.compact_loss import compact_causal_lm_loss
 from jsontune.data import Splits, load_splits
 from jsontune.evaluation import TRAIN_RESULTS_FILE
 from jsontune.hub import check_repo_id, hub_token, push_run
-from jsontune.launch_checks import check_labels_end_with_stop, check_launch
+from jsontune.launch_checks import check_labels_end_with_stop, check_launch, check_row_lengths
 from jsontune.memory import peak_memory_mb, reset_peak_memory
+from jsontune.packed_attention import training_attention
 from jsontune.prompting import PromptConfig, choose_prompt_config, end_of_turn_id, tokenize_example
 from jsontune.recipe import Recipe
 from jsontune.sampling import LengthBucketSampler
@@ -54,7 +57,8 @@ def build_dataset(records: list[dict], tokenizer, config: PromptConfig) -> Datas
 
 
 class JsontuneTrainer(SFTTrainer):
-    """SFTTrainer with length-bucketed batches (see `jsontune.sampling`)."""
+    """SFTTrainer with length-bucketed batches (`jsontune.sampling`) and, on CPU, the loss computed only at
+    labelled positions (`jsontune.compact_loss`)."""
 
     def __init__(self, *args, length_bucket_window: int = 0, **kwargs):
         self.length_bucket_window = length_bucket_window
@@ -70,6 +74,36 @@ class JsontuneTrainer(SFTTrainer):
         global_batch = self._train_batch_size * self.args.world_size
         return LengthBucketSampler(lengths, global_batch, self.length_bucket_window, self.args.seed)
 
+    def _compact_loss_applies(self) -> bool:
+        # TRL's own path on accelerators (its Triton head is compact already) and for the losses it alone has.
+        return (self.args.device.type == "cpu" and self.args.loss_type == "nll" and self.label_smoother is None
+                and self.compute_loss_func is None and not self.aux_loss_enabled)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if return_outputs or not self._compact_loss_applies():
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        mode = "train" if self.model.training else "eval"
+        loss, sums = compact_causal_lm_loss(model, inputs, num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # as TRL: DDP averages gradients over the processes
+        # TRL's metrics: entropy and top-1 accuracy over labelled tokens, and the tokens seen, over all processes.
+        local = torch.stack([sums["entropy"], sums["correct"].float(), sums["tokens"].float(),
+                             torch.tensor(float(_batch_tokens(inputs)))])
+        entropy, correct, labelled, tokens = self.accelerator.gather_for_metrics(local).view(-1, 4).sum(0).tolist()
+        self._metrics[mode]["entropy"].append(entropy / labelled if labelled else 0.0)
+        self._metrics[mode]["mean_token_accuracy"].append(correct / labelled if labelled else 0.0)
+        if mode == "train":
+            self._total_train_tokens += int(tokens)
+        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+        return loss
+
+
+def _batch_tokens(inputs: dict) -> int:
+    """Tokens of a batch without padding: padded batches carry an attention mask, padding-free ones do not."""
+    if "attention_mask" in inputs:
+        return int(inputs["attention_mask"].sum())
+    return inputs["input_ids"].numel()
+
 
 def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrainer, PromptConfig, Splits]:
     """The SFTTrainer of a recipe, with its prompt settings and data splits (the recipe's, unless given)."""
@@ -84,22 +118,36 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrai
     train_dataset = build_dataset(train_records, tokenizer, prompt_config)
     eval_dataset = build_dataset(dev_records, tokenizer, prompt_config) if dev_records else None
 
+    # Padding-free: TRL refuses max_length (it truncates padded rows only), so jsontune holds rows to it here, and
+    # each packed sequence attends to itself alone (jsontune.packed_attention) unless the recipe names a kernel.
+    max_length = training_args.max_length
+    padding_free = training_args.padding_free and not training_args.packing
+    if padding_free and max_length is not None:
+        for name, dataset in (("training", train_dataset), ("dev", eval_dataset)):
+            if dataset is not None:
+                check_row_lengths(dataset, max_length, name)
+    attention = training_attention(model_args.attn_implementation, training_args.padding_free)
     training_args.model_init_kwargs = {
         **(training_args.model_init_kwargs or {}),
         "dtype": model_args.dtype,
         "revision": model_args.model_revision,
-        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
+        **({"attn_implementation": attention} if attention else {}),
     }
-    trainer = JsontuneTrainer(
-        length_bucket_window=recipe.jsontune.length_bucket_window,
-        model=model_path,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        quantization_config=get_quantization_config(model_args),
-    )
+    if padding_free:
+        training_args.max_length = None
+    try:
+        trainer = JsontuneTrainer(
+            length_bucket_window=recipe.jsontune.length_bucket_window,
+            model=model_path,
+            args=training_args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            peft_config=get_peft_config(model_args),
+            quantization_config=get_quantization_config(model_args),
+        )
+    finally:
+        training_args.max_length = max_length  # the recipe, as saved with the run, keeps it
     stop_id = end_of_turn_id(tokenizer)
     check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]))
     if dev_records:

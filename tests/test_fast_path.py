@@ -1,0 +1,140 @@
+"""The CPU training fast path gives the numbers of the slow one: packed attention, the compact loss, padding-free."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+from trl import SFTTrainer
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+from jsontune.launch_checks import LaunchError
+from jsontune.packed_attention import PACKED_SDPA, register_packed_sdpa
+from jsontune.recipe import load_recipe
+from jsontune.training import build_trainer, train
+
+LENGTHS = [5, 9, 3]
+
+
+def _rows(vocab: int) -> list[dict]:
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for length in LENGTHS:
+        ids = torch.randint(10, vocab, (length,), generator=generator).tolist()
+        rows.append({"input_ids": ids, "labels": [-100, -100, *ids[2:]]})
+    return rows
+
+
+def _model(path: Path, attention: str):
+    return AutoModelForCausalLM.from_pretrained(path, attn_implementation=attention, dtype=torch.float32).eval()
+
+
+def test_packed_attention_gives_the_logits_of_a_padded_batch(tiny_model_dir, monkeypatch):
+    register_packed_sdpa()
+    padded_model, packed_model = _model(tiny_model_dir, "sdpa"), _model(tiny_model_dir, PACKED_SDPA)
+    rows = _rows(padded_model.config.vocab_size)
+    padded = DataCollatorForLanguageModeling(pad_token_id=0)(rows)
+    packed = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)(rows)
+    assert packed["input_ids"].shape == (1, sum(LENGTHS)) and "attention_mask" not in packed
+
+    lengths_seen = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording_sdpa(query, *args, **kwargs):
+        lengths_seen.append(query.shape[2])
+        return sdpa(query, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
+    with torch.no_grad():
+        expected = padded_model(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]).logits
+        lengths_seen.clear()
+        got = packed_model(**{k: v for k, v in packed.items() if k != "labels"}).logits[0]
+    # Each sequence attends to itself alone: one call per sequence and layer, none over the whole row.
+    assert lengths_seen == LENGTHS * packed_model.config.num_hidden_layers
+    offsets = [0, *torch.tensor(LENGTHS).cumsum(0).tolist()]
+    for i, length in enumerate(LENGTHS):
+        torch.testing.assert_close(got[offsets[i]:offsets[i + 1]], expected[i, :length], atol=1e-5, rtol=1e-5)
+
+
+def test_packed_attention_leaves_padded_batches_and_generation_to_sdpa(tiny_model_dir):
+    register_packed_sdpa()
+    padded_model, packed_model = _model(tiny_model_dir, "sdpa"), _model(tiny_model_dir, PACKED_SDPA)
+    batch = DataCollatorForLanguageModeling(pad_token_id=0)(_rows(padded_model.config.vocab_size))
+    left = {"input_ids": batch["input_ids"].flip(1), "attention_mask": batch["attention_mask"].flip(1)}  # left padding
+    settings = {"max_new_tokens": 6, "do_sample": False, "pad_token_id": 0}
+    with torch.no_grad():
+        torch.testing.assert_close(packed_model(**left).logits, padded_model(**left).logits)
+        assert torch.equal(packed_model.generate(**left, **settings), padded_model.generate(**left, **settings))
+
+
+def _trainer(make_recipe, use_peft: bool, padding_free: bool):
+    recipe = load_recipe(make_recipe(use_peft=use_peft, padding_free=padding_free, lora_dropout=0.0,
+                                     lora_target_modules=["all-linear"]))
+    trainer, _, _ = build_trainer(recipe)
+    return trainer
+
+
+@pytest.mark.parametrize(("use_peft", "padding_free"), [(True, False), (False, True)],
+                         ids=["lora-padded", "full-padding-free"])
+def test_compact_loss_matches_trl_loss_gradients_and_metrics(make_recipe, use_peft, padding_free):
+    trainer = _trainer(make_recipe, use_peft, padding_free)
+    model = trainer.model.train()
+    batch = next(iter(trainer.get_train_dataloader()))
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    head_rows = []
+    model.get_output_embeddings().register_forward_hook(lambda module, args, out: head_rows.append(args[0].shape[0]))
+
+    def loss_and_grads(compute):
+        model.zero_grad()
+        trainer._metrics["train"].clear()
+        loss = compute(trainer, model, dict(batch), num_items_in_batch=labelled + 3)  # + 3: the divisor is used
+        loss.backward()
+        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad}
+        metrics = {key: trainer._metrics["train"][key][-1] for key in ("entropy", "mean_token_accuracy")}
+        return loss.detach(), grads, metrics
+
+    assert trainer._compact_loss_applies()
+    loss, grads, metrics = loss_and_grads(type(trainer).compute_loss)
+    assert head_rows == [labelled]  # the LM head saw the labelled positions only
+    trl_loss, trl_grads, trl_metrics = loss_and_grads(SFTTrainer.compute_loss)
+    torch.testing.assert_close(loss, trl_loss, atol=1e-5, rtol=1e-5)
+    assert grads.keys() == trl_grads.keys() and len(grads) > 0
+    for name in grads:
+        torch.testing.assert_close(grads[name], trl_grads[name], atol=1e-5, rtol=1e-4, msg=name)
+    assert metrics == pytest.approx(trl_metrics, abs=1e-4)
+
+
+def test_padding_free_training_follows_padded_training(make_recipe, tmp_path):
+    figures = {}
+    for padding_free in (False, True):
+        recipe = load_recipe(make_recipe(padding_free=padding_free, lora_dropout=0.0, max_steps=4, max_length=256,
+                                         output_dir=str(tmp_path / f"run-{padding_free}")))
+        figures[padding_free] = train(recipe)
+        saved = (Path(recipe.training.output_dir) / "recipe.yaml").read_text()
+        assert "max_length: 256" in saved  # jsontune lifts max_length from TRL while it builds; the run keeps it
+    assert figures[True]["loss_history"] == pytest.approx(figures[False]["loss_history"], abs=1e-4)
+    assert figures[True]["train_tokens"] == figures[False]["train_tokens"]
+
+
+def test_padding_free_rows_longer_than_max_length_are_refused(make_recipe):
+    recipe = load_recipe(make_recipe(padding_free=True), ["--max_length", "20"])
+    with pytest.raises(LaunchError, match=r"2 of 2 training rows \(rows 0, 1; the longest has \d+ tokens\) are "
+                                          r"longer than max_length 20"):
+        build_trainer(recipe)
+    assert recipe.training.max_length == 20
+
+
+def test_training_attention_is_the_recipes_else_the_fastest_that_keeps_sequences_apart(monkeypatch):
+    import jsontune.packed_attention as packed
+
+    assert packed.training_attention("eager", padding_free=True) == "eager"
+    assert packed.training_attention(None, padding_free=False) is None  # transformers' default, SDPA
+    monkeypatch.setattr(packed.torch.cuda, "is_available", lambda: False)
+    assert packed.training_attention(None, padding_free=True) == PACKED_SDPA
+    monkeypatch.setattr(packed.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(packed, "is_flash_attn_2_available", lambda: False)
+    assert packed.training_attention(None, padding_free=True) == PACKED_SDPA
+    monkeypatch.setattr(packed, "is_flash_attn_2_available", lambda: True)
+    assert packed.training_attention(None, padding_free=True) == "flash_attention_2"
