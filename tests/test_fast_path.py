@@ -138,3 +138,15 @@ def test_training_attention_is_the_recipes_else_the_fastest_that_keeps_sequences
     assert packed.training_attention(None, padding_free=True) == PACKED_SDPA
     monkeypatch.setattr(packed, "is_flash_attn_2_available", lambda: True)
     assert packed.training_attention(None, padding_free=True) == "flash_attention_2"
+
+
+def test_compact_loss_of_a_batch_without_labels_is_a_differentiable_zero(tiny_model_dir):
+    from jsontune.compact_loss import compact_causal_lm_loss
+
+    model = _model(tiny_model_dir, "sdpa").train()
+    batch = DataCollatorForLanguageModeling(pad_token_id=0)(_rows(model.config.vocab_size))
+    batch["labels"][:] = -100
+    loss, sums = compact_causal_lm_loss(model, batch, num_items_in_batch=None)
+    loss.backward()
+    assert loss.item() == 0.0 and sums["tokens"].item() == 0
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())

@@ -155,9 +155,9 @@ def test_gpu_settings_bf16_and_liger_kernels_when_installed_unless_the_recipe_sa
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "liger_kernel" else real_find_spec(name))
+    installed = set()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name in installed else None)
     assert _device_tokens(set()) == ["--bf16", "true"]
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "liger_kernel" else None)
+    installed.add("liger_kernel")
     assert _device_tokens(set()) == ["--bf16", "true", "--use_liger_kernel", "true"]
     assert _device_tokens({"bf16", "use_liger_kernel"}) == []

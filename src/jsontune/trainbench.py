@@ -18,8 +18,8 @@ Both take the same examples (a spread over the LoRA recipe's training split, syn
 the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
 change the order) at the same per-device batch size. A callback times every optimizer step; the
 first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
-FLOP/s as a share of the fp32 matmul peak measured on the spot, and the mean loss over the measured
-steps.
+FLOP/s as a share of the matmul peak measured on the spot (fp32 on CPU; bf16 on a GPU, where it is the
+MFU), and the mean loss over the measured steps.
 """
 
 from __future__ import annotations
