@@ -89,7 +89,8 @@ class JsontuneTrainer(SFTTrainer):
         # TRL's metrics: entropy and top-1 accuracy over labelled tokens, and the tokens seen, over all processes.
         local = torch.stack([sums["entropy"], sums["correct"].float(), sums["tokens"].float(),
                              torch.tensor(float(_batch_tokens(inputs)))])
-        entropy, correct, labelled, tokens = self.accelerator.gather_for_metrics(local).view(-1, 4).sum(0).tolist()
+        # gather, not gather_for_metrics: in evaluation that one trims the last batch's rows to the dataset's end.
+        entropy, correct, labelled, tokens = self.accelerator.gather(local).view(-1, 4).sum(0).tolist()
         self._metrics[mode]["entropy"].append(entropy / labelled if labelled else 0.0)
         self._metrics[mode]["mean_token_accuracy"].append(correct / labelled if labelled else 0.0)
         if mode == "train":
