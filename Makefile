@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup experiment train eval bench test test-fast prepare-base data clean help
+.PHONY: setup experiment snips-benchmark train eval bench test test-fast prepare-base data clean help
 
 help:
 	@echo "make experiment   fine-tune complete + LoRA on the embedded model and data, compare with the base"
 	@echo "make test         run the test suite (installs what it needs)"
+	@echo "make snips-benchmark  SNIPS slot filling: learning curve vs the published NLU engines (results/snips/)"
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
@@ -31,6 +32,10 @@ prepare-base: setup
 
 experiment: setup
 	$(BIN)/python scripts/run_experiment.py $(ARGS)
+
+# Resumes where a stopped run left off; ARGS="--fresh" redoes everything, ARGS="--help" lists the options.
+snips-benchmark: setup
+	$(BIN)/python scripts/snips_benchmark.py $(ARGS)
 
 RECIPE ?= recipes/lora.yaml
 train: setup

@@ -352,6 +352,55 @@ def experiment(
         _fail(str(err))
 
 
+def _sizes(text: str, option: str) -> list[str]:
+    from jsontune.snips_split import parse_per_intent
+
+    sizes = [part.strip() for part in text.split(",") if part.strip()]
+    for size in sizes:
+        try:
+            parse_per_intent(size)
+        except ValueError as err:
+            _fail(f"{option}: {err}")
+    return sizes
+
+
+@app.command("snips-benchmark", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def snips_benchmark(
+    ctx: typer.Context,
+    lora_recipe: Path = typer.Option(Path("recipes/snips/lora.yaml"), help="Recipe of the LoRA runs."),
+    full_recipe: Path = typer.Option(Path("recipes/snips/full.yaml"), help="Recipe of the complete fine-tuning runs."),
+    lora_sizes: str = typer.Option("10,20,50,70", help="Training queries per intent of the LoRA runs (comma-separated; "
+                                                        "'all' for the whole pool, about 1,800; '' for none)."),
+    full_sizes: str = typer.Option("70", help="Training queries per intent of the complete fine-tuning runs ('' for "
+                                              "none)."),
+    modes: str = typer.Option("greedy,constrained", help="Decoding modes: greedy (unconstrained) and/or constrained "
+                                                         "(slot values limited to spans of the query)."),
+    split: str = typer.Option("test", help="Evaluate on the 'test' split, or on the 'dev' split to make choices."),
+    out: Path = typer.Option(Path("results/snips"), help="Where results are written."),
+    models_dir: Path = typer.Option(Path("models/snips"), help="Where the trained models go (<method>-<size>/)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Train and evaluate everything again, reusing nothing."),
+    limit: int | None = typer.Option(None, help="Evaluate on at most this many queries per intent (a quick look)."),
+) -> None:
+    """The SNIPS learning curve: train at each size, score slot filling, compare with the published engines.
+
+    Trains each method at each size (a process per model), evaluates every model on the fixed test
+    split with each decoding mode, and writes results/snips/: learning_curve.csv, per_intent.csv,
+    learning_curve.png, metadata.json and report.md. Models and evaluations done before with the same
+    settings are reused, so a stopped run resumes. Extra arguments are recipe overrides for every run,
+    e.g. --num_train_epochs 5.
+    """
+    from jsontune.recipe import RecipeError
+    from jsontune.snips_benchmark import run_snips_benchmark
+
+    _setup_logging()
+    try:
+        run_snips_benchmark(lora_recipe, full_recipe, _sizes(lora_sizes, "--lora-sizes"),
+                            _sizes(full_sizes, "--full-sizes"), [m.strip() for m in modes.split(",") if m.strip()],
+                            split, out, models_dir, list(ctx.args), fresh, limit)
+    except (RecipeError, FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+
+
 @data_app.command("check")
 def data_check(
     files: list[Path] = typer.Argument(..., help="Contract JSONL files."),

@@ -59,7 +59,7 @@ def run_experiment(
     for label, skip in (("complete", skip_complete), ("lora", skip_lora)):
         if not skip:
             began = time.perf_counter()
-            _train_in_subprocess(label, recipes[label], results_dir)
+            train_in_subprocess(label, recipes[label], results_dir)
             timings[f"train_{label}_s"] = time.perf_counter() - began
     if skip_benchmark:
         return []
@@ -132,7 +132,7 @@ def _load_run(label: str, directory: Path) -> BenchmarkRun:
                         rows=load_predictions(directory))
 
 
-def _train_in_subprocess(label: str, recipe: Recipe, results_dir: Path) -> None:
+def train_in_subprocess(label: str, recipe: Recipe, results_dir: Path) -> None:
     """Train as `scripts/sft.py` would, in a process of its own, so its peak memory is its own."""
     resolved = recipe.save(results_dir / "recipes", f"{label}.yaml")
     logger.info("training the %s model with %s (resolved from %s)", label, resolved, recipe.path)

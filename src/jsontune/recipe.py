@@ -22,6 +22,7 @@ import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
 from jsontune.base_model import EMBEDDED_MODELS
+from jsontune.snips_split import parse_per_intent
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,18 @@ class JsontuneArguments:
         metadata={"help": "Hold this many training rows out as a dev set (seeded): with eval_strategy set, each "
                           "evaluation generates on them and logs eval_json_* metrics (parse rate, schema "
                           "adherence, field F1, quality score) next to the loss. 0: no dev set."},
+    )
+    snips_per_intent: str | None = field(
+        default=None,
+        metadata={"help": "SNIPS benchmark split (jsontune.snips_split): train on this many queries per intent of "
+                          "data_files' SNIPS records (a positive integer, or 'all') and test on a fixed split of "
+                          "snips_test_per_intent queries per intent that no size touches; test_fraction and the "
+                          "row limits are then not used. Unset: the usual per-file split."},
+    )
+    snips_test_per_intent: int = field(default=100, metadata={"help": "Test queries per intent of the SNIPS split."})
+    snips_dev_per_intent: int = field(
+        default=20, metadata={"help": "Dev queries per intent of the SNIPS split, held out of every training size "
+                                      "for choices such as the prompt and the decoding."}
     )
     early_stopping_patience: int | None = field(
         default=None,
@@ -291,6 +304,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         if limits is not None and len(limits) not in (1, len(jsontune.data_files)):
             raise RecipeError(f"{path}: jsontune.{key} has {len(limits)} numbers for {len(jsontune.data_files)} "
                               "data files: give one number, or one per file")
+    if jsontune.snips_per_intent is not None:
+        try:
+            parse_per_intent(jsontune.snips_per_intent)
+        except ValueError as err:
+            raise RecipeError(f"{path}: jsontune.snips_per_intent: {err}") from None
     for data_file in jsontune.data_files:
         if not Path(data_file).is_file():
             raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")

@@ -30,11 +30,15 @@ from jsontune.packed_attention import training_attention
 from jsontune.prompting import PromptConfig, choose_prompt_config, end_of_turn_id, tokenize_example
 from jsontune.recipe import Recipe
 from jsontune.sampling import LengthBucketSampler
+from jsontune.snips_split import parse_per_intent, snips_splits
 
 logger = logging.getLogger(__name__)
 
 def load_recipe_splits(recipe: Recipe) -> Splits:
     args = recipe.jsontune
+    if args.snips_per_intent is not None:
+        return snips_splits(args.data_files, parse_per_intent(args.snips_per_intent), args.split_seed,
+                            args.snips_test_per_intent, args.snips_dev_per_intent)
     return load_splits(args.data_files, args.test_fraction, args.split_seed, args.max_train_rows_per_file,
                        args.max_test_rows_per_file, args.on_bad_rows)
 

@@ -1,0 +1,248 @@
+"""The SNIPS benchmark: its split, the span schema, the recipes, the report and a run end to end on the tiny model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from jsontune.data import normalise_prompt, read_jsonl
+from jsontune.recipe import RecipeError, load_recipe
+from jsontune.snips_report import PUBLISHED, CurvePoint, curve_table
+from jsontune.snips_split import load_snips_split, parse_per_intent, split_snips
+from jsontune.span_schema import query_spans, slots_by_intent, span_schema
+from jsontune.training import load_recipe_splits
+
+REPO = Path(__file__).resolve().parents[1]
+SNIPS_FILES = sorted(str(p) for p in (REPO / "data" / "snips").glob("*.jsonl"))
+SHARED_README = REPO.parent / "shared" / "data" / "snips" / "README.md"
+
+
+def _record(intent: str, index: int, text: str, slots: dict) -> dict:
+    return {"id": f"{intent}-{index:03d}", "prompt": f"Query: '{text}'",
+            "reference": {"intent": intent, "slots": slots},
+            "meta": {"dataset": "snips", "intent": intent, "text": text}}
+
+
+def _toy_intents(per_intent: int = 12) -> dict[str, list[dict]]:
+    """Two intents; GetWeather's query 1 repeats query 0 apart from case and spaces."""
+    weather = [_record("GetWeather", i, f"weather in City{i} tomorrow", {"city": f"City{i}", "timeRange": "tomorrow"})
+               for i in range(per_intent)]
+    weather[1] = _record("GetWeather", 1, "  WEATHER in city0   tomorrow", {"city": "city0", "timeRange": "tomorrow"})
+    music = [_record("PlayMusic", i, f"play Song{i} by Artist{i}", {"track": f"Song{i}", "artist": f"Artist{i}"})
+             for i in range(per_intent)]
+    return {"GetWeather": weather, "PlayMusic": music}
+
+
+# --------------------------------------------------------------------------- split
+
+def test_split_is_seeded_nested_and_never_trains_on_a_test_or_dev_query():
+    grouped = _toy_intents()
+    split = split_snips(grouped, seed=3, test_per_intent=3, dev_per_intent=2)
+    again = split_snips(_toy_intents(), seed=3, test_per_intent=3, dev_per_intent=2)
+    assert [r["id"] for r in split.test] == [r["id"] for r in again.test]
+    assert [r["id"] for r in split.test] != [r["id"] for r in split_snips(grouped, 4, 3, 2).test]
+    for intent in grouped:
+        assert sum(r["reference"]["intent"] == intent for r in split.test) == 3
+        assert sum(r["reference"]["intent"] == intent for r in split.dev) == 2
+    held = {normalise_prompt(r["meta"]["text"]) for r in split.test + split.dev}
+    assert len(held) == 10  # distinct queries
+    pool_texts = {normalise_prompt(r["meta"]["text"]) for rows in split.pool.values() for r in rows}
+    assert not held & pool_texts
+    # The duplicate pair of GetWeather is held out together or trained on together, never split across.
+    ids = {r["id"] for r in split.test + split.dev}
+    if "GetWeather-000" in ids or "GetWeather-001" in ids:
+        assert not {"GetWeather-000", "GetWeather-001"} & {r["id"] for r in split.pool["GetWeather"]}
+    small, large, everything = split.train(2), split.train(4), split.train(None)
+    assert len(small) == 4 and len(large) == 8
+    assert {r["id"] for r in small} < {r["id"] for r in large} < {r["id"] for r in everything}
+    with pytest.raises(ValueError, match="pool holds only"):
+        split.train(100)
+    with pytest.raises(ValueError, match="fewer than"):
+        split_snips(grouped, seed=3, test_per_intent=10, dev_per_intent=5)
+
+
+@pytest.mark.parametrize("value, expected", [("70", 70), (10, 10), ("all", None), (" ALL ", None)])
+def test_parse_per_intent(value, expected):
+    assert parse_per_intent(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "seventy", "7.5"])
+def test_parse_per_intent_refuses(value):
+    with pytest.raises(ValueError, match="per intent"):
+        parse_per_intent(value)
+
+
+def test_shipped_split_has_100_test_and_20_dev_queries_per_intent():
+    split, file_of = load_snips_split(SNIPS_FILES, seed=42)
+    assert len(split.test) == 700 and len(split.dev) == 140
+    assert all(len(rows) > 1800 for rows in split.pool.values())
+    assert {Path(file_of[r["id"]]).stem for r in split.test} == set(split.pool)
+
+
+# --------------------------------------------------------------------------- span schema
+
+def test_query_spans_are_runs_of_whole_tokens():
+    assert query_spans("add Bob's song") == sorted(
+        {"add", "add Bob", "add Bob'", "add Bob's", "add Bob's song", "Bob", "Bob'", "Bob's", "Bob's song", "'",
+         "'s", "'s song", "s", "s song", "song"})
+    assert "R&B" in query_spans("play R&B now") and "la" not in query_spans("play R&B now")
+
+
+def test_every_shipped_gold_value_is_a_span_of_its_query():
+    values = 0
+    for name in SNIPS_FILES:
+        records, _ = read_jsonl(name)
+        for record in records:
+            spans = set(query_spans(record["meta"]["text"]))
+            for value in record["reference"]["slots"].values():
+                for item in value if isinstance(value, list) else [value]:
+                    assert item in spans, (record["id"], item)
+                    values += 1
+    assert values > 33_470  # the training pool alone holds 33,470
+
+
+CATALOGUE = {"GetWeather": ["city", "timeRange"], "PlayMusic": ["artist", "track"]}
+
+
+def test_span_schema_accepts_the_gold_answer_and_rejects_invented_values_and_foreign_slots():
+    schema = span_schema("play Song1 by Artist1", CATALOGUE)
+    check = jsonschema.Draft202012Validator(schema)
+    assert check.is_valid({"intent": "PlayMusic", "slots": {"track": "Song1", "artist": "Artist1"}})
+    assert check.is_valid({"intent": "PlayMusic", "slots": {"artist": ["Song1", "Artist1"]}})
+    assert check.is_valid({"intent": "GetWeather", "slots": {}})  # every intent is offered: nothing given away
+    assert not check.is_valid({"intent": "PlayMusic", "slots": {"track": "Song2"}})  # not in the query
+    assert not check.is_valid({"intent": "PlayMusic", "slots": {"city": "Song1"}})  # another intent's slot
+    assert not check.is_valid({"intent": "Other", "slots": {}})
+    assert slots_by_intent([{"reference": {"intent": "B", "slots": {"x": "1"}}},
+                            {"reference": {"intent": "A", "slots": {}}, "schema": {"properties": {"slots": {
+                                "properties": {"z": {}, "y": {}}}}}}]) == {"A": ["y", "z"], "B": ["x"]}
+
+
+def test_span_grammar_takes_slots_in_any_order_and_only_spans(tokenizer):
+    from jsontune.constrained import Bounds, GrammarCache, backend_for
+
+    schema = span_schema("add clem burke in my playlist Pre-Party R&B Jams",
+                         {"AddToPlaylist": ["artist", "playlist", "playlist_owner"], "GetWeather": ["city"]})
+    stop = tokenizer.eos_token_id
+    backend = backend_for("llguidance", tokenizer, len(tokenizer), stop)
+    grammar = GrammarCache(backend, Bounds()).for_schema(schema)
+    assert grammar.error is None and grammar.unenforced == []
+
+    def accepts(answer: str) -> bool:
+        matcher = backend.matcher(grammar.compiled)
+        return all(matcher.consume(t) for t in tokenizer(answer, add_special_tokens=False)["input_ids"] + [stop])
+
+    in_query_order = {"artist": "clem burke", "playlist_owner": "my", "playlist": "Pre-Party R&B Jams"}
+    assert accepts(json.dumps({"intent": "AddToPlaylist", "slots": in_query_order}, separators=(",", ":")))
+    assert accepts(json.dumps({"intent": "AddToPlaylist", "slots": dict(sorted(in_query_order.items()))},
+                              separators=(",", ":")))
+    assert not accepts('{"intent":"AddToPlaylist","slots":{"artist":"clem burkes"}}')
+    assert not accepts('{"intent":"AddToPlaylist","slots":{"city":"my"}}')
+
+
+# --------------------------------------------------------------------------- recipes
+
+@pytest.mark.parametrize("name", ["lora", "full", "lora-all"])
+def test_snips_recipes_parse_and_split_the_shipped_data(name, monkeypatch):
+    monkeypatch.chdir(REPO)
+    recipe = load_recipe(f"recipes/snips/{name}.yaml")
+    assert recipe.model.use_peft == name.startswith("lora")
+    splits = load_recipe_splits(recipe)
+    assert len(splits.test) == 700
+    per_intent = parse_per_intent(recipe.jsontune.snips_per_intent)
+    assert len(splits.train) == (7 * per_intent if per_intent else 12_898)
+    assert not {r["id"] for r in splits.train} & {r["id"] for r in splits.test}
+    assert sum(info["train"] for info in splits.files.values()) == len(splits.train)
+
+
+def test_snips_per_intent_override(monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert len(load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10"])).train) == 70
+    with pytest.raises(RecipeError, match="snips_per_intent.*at least 1"):
+        load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "0"])
+
+
+# --------------------------------------------------------------------------- report
+
+def test_published_figures_are_the_data_readme_table():
+    table = re.findall(r"^\| (Snips NLU|api\.ai|Luis|Wit|Alexa) \| (~2,000 \(full\)|\d+) \| ([0-9.]+) \|$",
+                       SHARED_README.read_text(), flags=re.MULTILINE)
+    assert [(engine, 2000 if size.startswith("~") else int(size), float(f1)) for engine, size, f1 in table] \
+        == list(PUBLISHED)
+
+
+def test_curve_table_has_our_points_then_the_published_engines():
+    rows = [{"reference": {"intent": i, "slots": {}}} for i in ("A", "B")]
+    point = CurvePoint("lora", "all", "greedy", {"n": 2, "slot_f1": 0.9, "ci": {"slot_f1": [0.8, 0.95]},
+                                                 "training": {"train_examples": 3000}}, rows)
+    assert point.per_intent == 1500
+    table = curve_table([point])
+    assert table[0]["slot_f1"] == 0.9 and table[0]["slot_f1_low"] == 0.8 and table[0]["per_intent"] == "all"
+    assert [(r["method"], r["slot_f1"]) for r in table[1:]] == [(e, f1) for e, _, f1 in PUBLISHED]
+
+
+# --------------------------------------------------------------------------- end to end
+
+@pytest.mark.slow
+def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_model_dir, monkeypatch, caplog):
+    from jsontune.data import write_jsonl
+    from jsontune.snips_benchmark import run_snips_benchmark
+
+    files = []
+    for intent, records in _toy_intents(10).items():
+        for record in records:
+            names = dict.fromkeys(record["reference"]["slots"], {})
+            record["schema"] = {"properties": {"slots": {"properties": names}}}
+        files.append(str(tmp_path / f"{intent}.jsonl"))
+        write_jsonl(files[-1], records)
+    recipes = {}
+    for method, use_peft in (("lora", True), ("full", False)):
+        recipe = {"model_name_or_path": str(tiny_model_dir), "use_peft": use_peft, "output_dir": "unused",
+                  "per_device_train_batch_size": 2, "learning_rate": 1e-2, "max_steps": 2, "logging_steps": 1,
+                  "save_strategy": "no", "report_to": "none", "seed": 0,
+                  "jsontune": {"data_files": files, "snips_per_intent": 4, "snips_test_per_intent": 2,
+                               "snips_dev_per_intent": 1, "eval_max_new_tokens": 12,
+                               "eval_constrained_max_new_tokens": 16}}
+        if use_peft:
+            recipe["lora_target_modules"] = ["q_proj", "v_proj"]
+        recipes[method] = tmp_path / f"{method}.yaml"
+        recipes[method].write_text(yaml.safe_dump(recipe))
+    out, models = tmp_path / "results", tmp_path / "models"
+
+    points = run_snips_benchmark(recipes["lora"], recipes["full"], ["2", "4"], ["4"], out_dir=out, models_dir=models)
+
+    assert [(p.method, p.size, p.mode) for p in points] == [
+        ("lora", "2", "greedy"), ("lora", "2", "constrained"), ("lora", "4", "greedy"), ("lora", "4", "constrained"),
+        ("complete", "4", "greedy"), ("complete", "4", "constrained")]
+    assert all(p.metrics["n"] == 4 and p.metrics["slot_f1"] is not None for p in points)
+    assert json.loads((models / "lora-2" / "train_results.json").read_text())["train_examples"] == 4
+    constrained = [row for p in points if p.mode == "constrained" for row in p.rows]
+    assert all(row["schema_valid"] for row in constrained if row["finished"])  # the grammar held
+    for name in ("learning_curve.csv", "per_intent.csv", "learning_curve.png", "metadata.json", "report.md"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = list(csv.DictReader((out / "learning_curve.csv").open()))
+    assert len(table) == 6 + len(PUBLISHED)
+    assert len(list(csv.DictReader((out / "per_intent.csv").open()))) == 6 * 2
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["records"] == 4 and {"train_lora-2_s", "eval_complete-4_constrained_s"} <= set(metadata["timings"])
+    report = (out / "report.md").read_text()
+    assert "| Snips NLU (published) |" in report and "## Protocol" in report
+
+    # A second run reuses every model and evaluation; a changed setting retrains only what it changes.
+    caplog.set_level("INFO")
+    again = run_snips_benchmark(recipes["lora"], recipes["full"], ["2"], [], modes=["constrained"], out_dir=out,
+                                models_dir=models)
+    assert [p.metrics["slot_f1"] for p in again] == [points[1].metrics["slot_f1"]]
+    assert "already trained" in caplog.text and "evaluated before, reused" in caplog.text
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert set(metadata["timings"]) == {"total_s"}
+    run_snips_benchmark(recipes["lora"], recipes["full"], ["2"], [], modes=["greedy"], out_dir=out, models_dir=models,
+                        overrides=["--learning_rate", "0.02"])
+    assert "train_lora-2_s" in json.loads((out / "metadata.json").read_text())["timings"]
