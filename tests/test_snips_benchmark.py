@@ -246,3 +246,39 @@ def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_mode
     run_snips_benchmark(recipes["lora"], recipes["full"], ["2"], [], modes=["greedy"], out_dir=out, models_dir=models,
                         overrides=["--learning_rate", "0.02"])
     assert "train_lora-2_s" in json.loads((out / "metadata.json").read_text())["timings"]
+
+
+# --------------------------------------------------------------------------- augmentation
+
+def test_slot_augment_swaps_values_of_the_same_slot_from_the_sample_only():
+    from jsontune.slot_augment import augment_slots
+
+    records = [_record("PlayMusic", i, f"play {song} by {artist} now", {"track": song, "artist": artist})
+               for i, (song, artist) in enumerate([("Hey Jude", "the Beatles"), ("Hello", "Adele"),
+                                                   ("Roar", "Katy Perry")])]
+    records.append(_record("PlayMusic", 3, "play my my song", {"playlist_owner": "my"}))  # "my" twice: kept as is
+    records.append(_record("PlayMusic", 4, "play a and b", {"album": ["a", "b"]}))  # a repeated slot: kept as is
+    out = augment_slots(records, copies=2, seed=0)
+    assert out[:5] == records and len(out) == 5 + 3 * 2
+    assert out == augment_slots(records, copies=2, seed=0) and augment_slots(records, 0, 0) == records
+    songs, artists = {"Hey Jude", "Hello", "Roar"}, {"the Beatles", "Adele", "Katy Perry"}
+    for variant in out[5:]:
+        slots = variant["reference"]["slots"]
+        assert variant["reference"]["intent"] == "PlayMusic" and list(slots) == ["track", "artist"]
+        assert slots["track"] in songs and slots["artist"] in artists
+        assert variant["meta"]["text"] == f"play {slots['track']} by {slots['artist']} now"
+        assert variant["prompt"] == f"Query: '{variant['meta']['text']}'"
+        assert variant["id"].startswith(variant["meta"]["augmented_from"] + "~aug")
+    assert len({r["id"] for r in out}) == len(out)
+    with pytest.raises(ValueError, match="0 or more"):
+        augment_slots(records, -1, 0)
+
+
+def test_snips_augment_multiplies_the_training_rows_only(monkeypatch):
+    monkeypatch.chdir(REPO)
+    plain = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10"]))
+    more = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10",
+                                                                      "--snips_augment", "2"]))
+    assert [r["id"] for r in more.test] == [r["id"] for r in plain.test]
+    assert more.train[:70] == plain.train and 70 < len(more.train) <= 70 * 3
+    assert sum(info["train"] for info in more.files.values()) == len(more.train)

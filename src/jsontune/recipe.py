@@ -106,6 +106,11 @@ class JsontuneArguments:
                           "snips_test_per_intent queries per intent that no size touches; test_fraction and the "
                           "row limits are then not used. Unset: the usual per-file split."},
     )
+    snips_augment: int = field(
+        default=0,
+        metadata={"help": "SNIPS split: add this many variants of each training query, its slot values swapped for "
+                          "other values of the same slot from the training sample (jsontune.slot_augment)."},
+    )
     snips_test_per_intent: int = field(default=100, metadata={"help": "Test queries per intent of the SNIPS split."})
     snips_dev_per_intent: int = field(
         default=20, metadata={"help": "Dev queries per intent of the SNIPS split, held out of every training size "
@@ -309,6 +314,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             parse_per_intent(jsontune.snips_per_intent)
         except ValueError as err:
             raise RecipeError(f"{path}: jsontune.snips_per_intent: {err}") from None
+    if jsontune.snips_augment < 0:
+        raise RecipeError(f"{path}: jsontune.snips_augment must be 0 or more, not {jsontune.snips_augment}")
     for data_file in jsontune.data_files:
         if not Path(data_file).is_file():
             raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")

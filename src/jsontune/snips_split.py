@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jsontune.data import Splits, normalise_prompt, read_jsonl
+from jsontune.slot_augment import augment_slots
 
 TEST_PER_INTENT = 100
 DEV_PER_INTENT = 20
@@ -102,10 +103,16 @@ def load_snips_split(files: list[str | Path], seed: int, test_per_intent: int = 
 
 
 def snips_splits(files: list[str], per_intent: int | None, seed: int, test_per_intent: int = TEST_PER_INTENT,
-                 dev_per_intent: int = DEV_PER_INTENT) -> Splits:
-    """Training sample (per_intent per intent; None: all) and test split, in the form training uses."""
+                 dev_per_intent: int = DEV_PER_INTENT, augment: int = 0) -> Splits:
+    """Training sample (per_intent per intent; None: all) and test split, in the form training uses.
+
+    With `augment`, each training query also gets that many slot-swapped variants (`jsontune.slot_augment`).
+    """
     split, file_of = load_snips_split(files, seed, test_per_intent, dev_per_intent)
-    splits = Splits(train=split.train(per_intent), test=split.test, test_files=[file_of[r["id"]] for r in split.test])
+    train = augment_slots(split.train(per_intent), augment, seed)
+    for record in train:
+        file_of.setdefault(record["id"], file_of[(record.get("meta") or {}).get("augmented_from", record["id"])])
+    splits = Splits(train=train, test=split.test, test_files=[file_of[r["id"]] for r in split.test])
     for name in files:
         in_file = [file_of[r["id"]] == name for r in splits.train], [file_of[r["id"]] == name for r in splits.test]
         splits.files[name] = {"rows": sum(1 for f in file_of.values() if f == name), "bad_rows": 0,

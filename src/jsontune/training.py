@@ -38,7 +38,7 @@ def load_recipe_splits(recipe: Recipe) -> Splits:
     args = recipe.jsontune
     if args.snips_per_intent is not None:
         return snips_splits(args.data_files, parse_per_intent(args.snips_per_intent), args.split_seed,
-                            args.snips_test_per_intent, args.snips_dev_per_intent)
+                            args.snips_test_per_intent, args.snips_dev_per_intent, args.snips_augment)
     return load_splits(args.data_files, args.test_fraction, args.split_seed, args.max_train_rows_per_file,
                        args.max_test_rows_per_file, args.on_bad_rows)
 
