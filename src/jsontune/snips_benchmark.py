@@ -32,7 +32,7 @@ from jsontune.decoding import DecodingConfig
 from jsontune.evaluation import METRICS_FILE, TRAIN_RESULTS_FILE, evaluate_model, load_predictions
 from jsontune.experiment import train_in_subprocess
 from jsontune.files import write_json
-from jsontune.recipe import Recipe, load_recipe
+from jsontune.recipe import JSONTUNE_SECTION, Recipe, load_recipe
 from jsontune.snips_report import CurvePoint, write_snips_report
 from jsontune.snips_split import load_snips_split, parse_per_intent, query_text
 from jsontune.span_schema import slots_by_intent, span_schema
@@ -75,12 +75,19 @@ def plan_models(recipes: dict[str, str | Path], sizes: dict[str, list[str]], mod
     return models
 
 
+def _training_settings(resolved: dict) -> dict:
+    """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use."""
+    section = {key: value for key, value in resolved.get(JSONTUNE_SECTION, {}).items() if not key.startswith("eval_")}
+    return {**resolved, JSONTUNE_SECTION: section}
+
+
 def _is_trained(model: Model) -> bool:
-    """Whether the model's folder holds a finished training of exactly this recipe."""
+    """Whether the model's folder holds a finished training of this recipe (evaluation settings aside)."""
     saved = model.directory / "recipe.yaml"
     if not (model.directory / TRAIN_RESULTS_FILE).is_file() or not saved.is_file():
         return False
-    return yaml.safe_load(saved.read_text()) == yaml.safe_load(yaml.safe_dump(model.recipe.resolved()))
+    asked = yaml.safe_load(yaml.safe_dump(model.recipe.resolved()))
+    return _training_settings(yaml.safe_load(saved.read_text())) == _training_settings(asked)
 
 
 def _fingerprint(*parts: object) -> str:
