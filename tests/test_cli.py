@@ -25,6 +25,7 @@ COMMANDS = [
     [str(BIN / "jsontune"), "merge", "--help"],
     [str(BIN / "jsontune"), "push", "--help"],
     [str(BIN / "jsontune"), "experiment", "--help"],
+    [str(BIN / "jsontune"), "snips-benchmark", "--help"],
     [str(BIN / "jsontune"), "prepare-base", "--help"],
     [str(BIN / "jsontune"), "data", "--help"],
     [str(BIN / "jsontune"), "data", "check", "--help"],

@@ -31,7 +31,8 @@ def test_every_shipped_recipe_parses(path):
 
 def test_shipped_recipes_exist():
     names = {str(p.relative_to(REPO / "recipes")) for p in RECIPES}
-    assert {"lora.yaml", "full.yaml", "opt-350m/full.yaml", "opt-350m/lora.yaml"} <= names
+    assert {"lora.yaml", "full.yaml", "opt-350m/full.yaml", "opt-350m/lora.yaml", "snips/lora.yaml", "snips/full.yaml",
+            "snips/lora-all.yaml"} <= names
 
 
 def test_opt_recipes_carry_the_original_hyperparameters():
