@@ -397,7 +397,7 @@ def snips_benchmark(
         run_snips_benchmark(lora_recipe, full_recipe, _sizes(lora_sizes, "--lora-sizes"),
                             _sizes(full_sizes, "--full-sizes"), [m.strip() for m in modes.split(",") if m.strip()],
                             split, out, models_dir, list(ctx.args), fresh, limit)
-    except (RecipeError, FileNotFoundError, ValueError) as err:
+    except (RecipeError, FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
         _fail(str(err))
 
 
