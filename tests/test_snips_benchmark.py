@@ -156,14 +156,17 @@ def test_snips_recipes_parse_and_split_the_shipped_data(name, monkeypatch):
     splits = load_recipe_splits(recipe)
     assert len(splits.test) == 700
     per_intent = parse_per_intent(recipe.jsontune.snips_per_intent)
-    assert len(splits.train) == (7 * per_intent if per_intent else 12_898)
+    sampled = [r for r in splits.train if "augmented_from" not in (r.get("meta") or {})]
+    assert len(sampled) == (7 * per_intent if per_intent else 12_898)
+    assert len(sampled) <= len(splits.train) <= len(sampled) * (1 + recipe.jsontune.snips_augment)
     assert not {r["id"] for r in splits.train} & {r["id"] for r in splits.test}
     assert sum(info["train"] for info in splits.files.values()) == len(splits.train)
 
 
 def test_snips_per_intent_override(monkeypatch):
     monkeypatch.chdir(REPO)
-    assert len(load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10"])).train) == 70
+    overrides = ["--snips_per_intent", "10", "--snips_augment", "0"]
+    assert len(load_recipe_splits(load_recipe("recipes/snips/lora.yaml", overrides)).train) == 70
     with pytest.raises(RecipeError, match="snips_per_intent.*at least 1"):
         load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "0"])
 
@@ -276,7 +279,8 @@ def test_slot_augment_swaps_values_of_the_same_slot_from_the_sample_only():
 
 def test_snips_augment_multiplies_the_training_rows_only(monkeypatch):
     monkeypatch.chdir(REPO)
-    plain = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10"]))
+    plain = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10",
+                                                                       "--snips_augment", "0"]))
     more = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10",
                                                                       "--snips_augment", "2"]))
     assert [r["id"] for r in more.test] == [r["id"] for r in plain.test]
