@@ -12,7 +12,7 @@ from peft import PeftModel
 from jsontune import generate_json
 from jsontune.generation import generate, load_for_inference
 from jsontune.prompting import PromptConfig, compact_json, prompt_ids
-from jsontune.recipe import load_recipe
+from jsontune.recipe import RecipeError, load_recipe
 from jsontune.training import TRAIN_RESULTS_FILE, train
 
 pytestmark = pytest.mark.slow
@@ -86,9 +86,31 @@ def test_generation_metrics_during_training_drive_early_stopping_and_reach_tenso
 
 
 def test_early_stopping_without_a_dev_set_is_a_recipe_error(make_recipe):
-    from jsontune.recipe import RecipeError
-
     with pytest.raises(RecipeError, match="early_stopping_patience needs .*dev_rows > 0"):
         load_recipe(make_recipe(jsontune={"early_stopping_patience": 2}))
     with pytest.raises(RecipeError, match="eval_strategy is 'steps' but jsontune.dev_rows is 0"):
         load_recipe(make_recipe(eval_strategy="steps"))
+
+
+def test_min_train_steps_lifts_a_short_epoch_budget_without_rewriting_the_recipe(make_recipe):
+    # Two tiny records at batch 2: one step per epoch, so 2 epochs are 2 steps and the floor makes them 5.
+    recipe = load_recipe(make_recipe(max_steps=-1, num_train_epochs=2, jsontune={"min_train_steps": 5}))
+    figures = train(recipe)
+    assert figures["global_steps"] == 5 and len(figures["loss_history"]) == 5
+    resolved = yaml.safe_load((Path(recipe.training.output_dir) / "recipe.yaml").read_text())
+    assert resolved["max_steps"] == -1 and resolved["num_train_epochs"] == 2
+    assert resolved["jsontune"]["min_train_steps"] == 5
+
+
+def test_min_train_steps_leaves_longer_budgets_and_a_set_max_steps_alone(make_recipe):
+    from jsontune.training import optimizer_steps_per_epoch, with_step_floor
+
+    epochs = load_recipe(make_recipe(max_steps=-1, num_train_epochs=3, gradient_accumulation_steps=2)).training
+    assert optimizer_steps_per_epoch(9, epochs) == 3  # 5 batches of 2, in steps of 2 batches
+    assert with_step_floor(epochs, 9, 9) is epochs  # 3 epochs of 3 steps reach the floor
+    floored = with_step_floor(epochs, 9, 10)
+    assert floored.max_steps == 10 and epochs.max_steps == -1
+    fixed = load_recipe(make_recipe(max_steps=4)).training
+    assert with_step_floor(fixed, 9, 100) is fixed
+    with pytest.raises(RecipeError, match="min_train_steps must be 0 or more"):
+        load_recipe(make_recipe(jsontune={"min_train_steps": -1}))

@@ -111,6 +111,12 @@ class JsontuneArguments:
         metadata={"help": "SNIPS split: add this many variants of each training query, its slot values swapped for "
                           "other values of the same slot from the training sample (jsontune.slot_augment)."},
     )
+    min_train_steps: int = field(
+        default=0,
+        metadata={"help": "Train for at least this many optimizer steps: where num_train_epochs gives fewer (a small "
+                          "training set), train for this many, cycling through the data. A max_steps of the recipe "
+                          "wins. 0: no floor."},
+    )
     snips_test_per_intent: int = field(default=100, metadata={"help": "Test queries per intent of the SNIPS split."})
     snips_dev_per_intent: int = field(
         default=20, metadata={"help": "Dev queries per intent of the SNIPS split, held out of every training size "
@@ -314,6 +320,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             parse_per_intent(jsontune.snips_per_intent)
         except ValueError as err:
             raise RecipeError(f"{path}: jsontune.snips_per_intent: {err}") from None
+    if jsontune.min_train_steps < 0:
+        raise RecipeError(f"{path}: jsontune.min_train_steps must be 0 or more, not {jsontune.min_train_steps}")
     if jsontune.snips_augment < 0:
         raise RecipeError(f"{path}: jsontune.snips_augment must be 0 or more, not {jsontune.snips_augment}")
     for data_file in jsontune.data_files:

@@ -6,8 +6,10 @@ under `accelerate launch` with DDP or DeepSpeed: the trainer picks the launch up
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -144,7 +146,7 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrai
         trainer = JsontuneTrainer(
             length_bucket_window=recipe.jsontune.length_bucket_window,
             model=model_path,
-            args=training_args,
+            args=with_step_floor(training_args, len(train_dataset), recipe.jsontune.min_train_steps),
             train_dataset=train_dataset,
             eval_dataset=eval_dataset,
             processing_class=tokenizer,
@@ -163,6 +165,29 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[SFTTrai
     if recipe.jsontune.early_stopping_patience is not None:
         trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=recipe.jsontune.early_stopping_patience))
     return trainer, prompt_config, splits
+
+
+def optimizer_steps_per_epoch(rows: int, training_args) -> int:
+    """Optimizer steps of one epoch over `rows` rows, on every process at once."""
+    batches = math.ceil(rows / (training_args.per_device_train_batch_size * training_args.world_size))
+    return math.ceil(batches / training_args.gradient_accumulation_steps)
+
+
+def with_step_floor(training_args, rows: int, min_steps: int):
+    """The training arguments, or a copy whose max_steps gives at least `min_steps` optimizer steps.
+
+    A copy, so that the recipe saved with the run still says what was asked (its epochs), not the floor.
+    """
+    if min_steps <= 0 or training_args.max_steps > 0:
+        return training_args
+    steps = math.ceil(training_args.num_train_epochs * optimizer_steps_per_epoch(rows, training_args))
+    if steps >= min_steps:
+        return training_args
+    logger.info("%s epochs over %d rows are %d optimizer steps: training for jsontune.min_train_steps = %d",
+                training_args.num_train_epochs, rows, steps, min_steps)
+    floored = copy.copy(training_args)
+    floored.max_steps = min_steps
+    return floored
 
 
 def hold_out_dev(records: list[dict], dev_rows: int, seed: int) -> tuple[list[dict], list[dict]]:
