@@ -252,7 +252,7 @@ def _report_text(points: list[CurvePoint], table: list[dict], per_intent: list[d
         body.append([f"{engine} (published)", *(cells.get(s, "-") for s in sizes)])
     lines += _table(["model", *(f"{s}/intent" for s in sizes)], body)
     lines += ["", "Published engines: their own validation files (~2,000 training queries per intent for "
-              "\"all\"); no intervals were published. Ours: the test split here, so the two are comparable in "
+              f"\"all\"); no intervals were published. Ours: the {split} split here, so the two are comparable in "
               "task and protocol, not in test queries.", "", "## Every run", ""]
     body = [[f"{METHOD_NAMES.get(r['method'], r['method'])} {r['per_intent']}", r["decoding"], str(r["n"]),
              _with_ci(r, "slot_f1"), _fmt(r["slot_precision"]), _fmt(r["slot_recall"]),
