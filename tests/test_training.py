@@ -13,7 +13,7 @@ from jsontune import generate_json
 from jsontune.generation import generate, load_for_inference
 from jsontune.prompting import PromptConfig, compact_json, prompt_ids
 from jsontune.recipe import RecipeError, load_recipe
-from jsontune.training import TRAIN_RESULTS_FILE, train
+from jsontune.training import TRAIN_RESULTS_FILE, optimizer_steps_per_epoch, train, with_step_floor
 
 pytestmark = pytest.mark.slow
 
@@ -103,8 +103,6 @@ def test_min_train_steps_lifts_a_short_epoch_budget_without_rewriting_the_recipe
 
 
 def test_min_train_steps_leaves_longer_budgets_and_a_set_max_steps_alone(make_recipe):
-    from jsontune.training import optimizer_steps_per_epoch, with_step_floor
-
     epochs = load_recipe(make_recipe(max_steps=-1, num_train_epochs=3, gradient_accumulation_steps=2)).training
     assert optimizer_steps_per_epoch(9, epochs) == 3  # 5 batches of 2, in steps of 2 batches
     assert with_step_floor(epochs, 9, 9) is epochs  # 3 epochs of 3 steps reach the floor
