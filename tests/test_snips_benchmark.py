@@ -163,6 +163,13 @@ def test_snips_recipes_parse_and_split_the_shipped_data(name, monkeypatch):
     assert sum(info["train"] for info in splits.files.values()) == len(splits.train)
 
 
+def test_the_whole_pool_point_uses_the_curves_lora(monkeypatch):
+    # lora-all.yaml is the curve's "all" point: a different LoRA there would make the curve two methods.
+    monkeypatch.chdir(REPO)
+    curve, whole_pool = load_recipe("recipes/snips/lora.yaml"), load_recipe("recipes/snips/lora-all.yaml")
+    assert whole_pool.model == curve.model
+
+
 def test_snips_per_intent_override(monkeypatch):
     monkeypatch.chdir(REPO)
     overrides = ["--snips_per_intent", "10", "--snips_augment", "0"]
