@@ -181,6 +181,8 @@ def test_snips_per_intent_override(monkeypatch):
 # --------------------------------------------------------------------------- report
 
 def test_published_figures_are_the_data_readme_table():
+    if not SHARED_README.is_file():  # fails (not skips): the figures cannot be checked against their source
+        pytest.fail(f"shared SNIPS README not found at {SHARED_README} (CI provides it beside the repository)")
     table = re.findall(r"^\| (Snips NLU|api\.ai|Luis|Wit|Alexa) \| (~2,000 \(full\)|\d+) \| ([0-9.]+) \|$",
                        SHARED_README.read_text(), flags=re.MULTILINE)
     assert [(engine, 2000 if size.startswith("~") else int(size), float(f1)) for engine, size, f1 in table] \
