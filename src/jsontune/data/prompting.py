@@ -1,0 +1,95 @@
+"""How a record becomes model input, and what the model learns to answer.
+
+A model with a chat template gets chat messages (a system turn only when the recipe sets one); a
+model without one (OPT) gets the plain format below. The training target is the compact JSON of the
+reference followed by the end-of-turn token (the tokenizer's EOS), and the loss covers only that.
+The settings used in training are saved beside the model, so evaluation and generation prompt a
+trained model exactly the way it was trained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from jsontune.files import write_json
+from jsontune.run_dir import PROMPT_CONFIG_FILE
+
+# The plain-text format for models without a chat template. The answer starts after "JSON:\n".
+PLAIN_SYSTEM = "{system}\n\n"
+PLAIN_USER = "### Request:\n{prompt}\n\n### JSON:\n"
+SCHEMA_SUFFIX = "\n\nThe JSON must follow this JSON Schema:\n{schema}"
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    format: Literal["chat", "plain"]
+    system_prompt: str | None = None
+    schema_in_prompt: bool = False
+
+    def save(self, directory: str | Path) -> Path:
+        return write_json(Path(directory) / PROMPT_CONFIG_FILE, asdict(self))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> PromptConfig | None:
+        """The prompt settings saved with a trained model, or None for a model jsontune did not train."""
+        path = Path(directory) / PROMPT_CONFIG_FILE
+        if not path.is_file():
+            return None
+        return cls(**json.loads(path.read_text()))
+
+
+def choose_prompt_config(tokenizer, prompt_format: str = "auto", system_prompt: str | None = None,
+                         schema_in_prompt: bool = False) -> PromptConfig:
+    """Resolve 'auto' to 'chat' when the tokenizer has a chat template, else 'plain'."""
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if prompt_format == "auto":
+        prompt_format = "chat" if has_template else "plain"
+    if prompt_format == "chat" and not has_template:
+        raise ValueError("prompt_format 'chat' needs a tokenizer with a chat template; use 'plain' or 'auto'")
+    return PromptConfig(format=prompt_format, system_prompt=system_prompt, schema_in_prompt=schema_in_prompt)
+
+
+def compact_json(value: Any) -> str:
+    """The training target's serialisation: compact separators, keys in the reference's order, UTF-8."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def user_text(record: dict, config: PromptConfig) -> str:
+    text = record["prompt"]
+    if config.schema_in_prompt and record.get("schema"):
+        text += SCHEMA_SUFFIX.format(schema=compact_json(record["schema"]))
+    return text
+
+
+def render_prompt(tokenizer, record: dict, config: PromptConfig) -> str:
+    """The full prompt text, ending where the model's answer begins."""
+    text = user_text(record, config)
+    if config.format == "plain":
+        system = PLAIN_SYSTEM.format(system=config.system_prompt) if config.system_prompt else ""
+        return system + PLAIN_USER.format(prompt=text)
+    messages = [{"role": "user", "content": text}]
+    if config.system_prompt:
+        messages.insert(0, {"role": "system", "content": config.system_prompt})
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def prompt_ids(tokenizer, record: dict, config: PromptConfig) -> list[int]:
+    # A chat template writes its own special tokens; the plain format gets the tokenizer's (e.g. OPT's BOS).
+    return tokenizer(render_prompt(tokenizer, record, config), add_special_tokens=config.format == "plain")["input_ids"]
+
+
+def end_of_turn_id(tokenizer) -> int:
+    if tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer has no EOS token: jsontune needs one to end each answer")
+    return tokenizer.eos_token_id
+
+
+def tokenize_example(tokenizer, record: dict, config: PromptConfig) -> dict[str, list[int]]:
+    """input_ids of prompt + answer + end-of-turn, and the mask of the tokens that carry the loss."""
+    prompt = prompt_ids(tokenizer, record, config)
+    answer = tokenizer(compact_json(record["reference"]), add_special_tokens=False)["input_ids"]
+    answer.append(end_of_turn_id(tokenizer))
+    return {"input_ids": prompt + answer, "completion_mask": [0] * len(prompt) + [1] * len(answer)}

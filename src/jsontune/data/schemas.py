@@ -1,0 +1,30 @@
+"""Compiled JSON Schema validators: one per distinct schema, in the schema's own dialect.
+
+The dialect is the one the schema's `$schema` names (Draft 2020-12 when absent), format assertions
+are on (a "date" must be a date), and the schema itself is checked first: an invalid one raises
+`jsonschema.SchemaError`. Files repeat a handful of schemas, so compiled validators are cached.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+
+# The dialect jsontune writes its own schemas in, and reads a schema in when its `$schema` names none.
+DRAFT_2020_12: str = Draft202012Validator.META_SCHEMA["$id"]
+
+@lru_cache(maxsize=512)
+def _compiled(schema_json: str) -> Validator:
+    schema = json.loads(schema_json)
+    cls = validator_for(schema, default=Draft202012Validator)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=FormatChecker())
+
+
+def validator(schema: dict) -> Validator:
+    """The cached, checked validator of a schema."""
+    return _compiled(json.dumps(schema, sort_keys=True))

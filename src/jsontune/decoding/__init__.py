@@ -1,0 +1,1 @@
+"""Decoding: batched generation, the strategies (greedy, progressive, constrained), grammars and JSON recovery."""

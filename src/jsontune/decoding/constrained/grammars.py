@@ -1,0 +1,105 @@
+"""The grammars of a batch of records: each record's schema compiled once, with what it cannot promise.
+
+`constraints_for(model, tokenizer, schemas)` gives one `RowGrammar` per prompt (its schema bounded and
+compiled by the chosen backend; a record without a schema, or whose schema does not compile, gets the
+generic JSON-object grammar) and makes a fresh logits processor for each generated batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from jsontune.decoding.constrained.backends import GrammarBackend, GrammarError, backend_for, unenforced_keywords
+from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
+from jsontune.decoding.constrained.guard import RunawayGuard, TokenTable, token_table
+from jsontune.decoding.constrained.processor import GrammarLogitsProcessor
+from jsontune.decoding.defaults import DEFAULT_BACKEND
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RowGrammar:
+    """What constrains one row: the compiled grammar and what it cannot promise."""
+
+    compiled: Any
+    unenforced: list[str]
+    error: str | None = None  # the record's schema could not be compiled; the generic grammar stood in
+
+
+class GrammarCache:
+    """Compiles each distinct schema once per backend and bounds; warns once per schema about its gaps."""
+
+    def __init__(self, backend: GrammarBackend, bounds: Bounds):
+        self.backend = backend
+        self.bounds = bounds
+        self._cache: dict[str, RowGrammar] = {}
+
+    def for_schema(self, schema: dict | None) -> RowGrammar:
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._cache:
+            self._cache[key] = self._build(schema)
+        return self._cache[key]
+
+    def _build(self, schema: dict | None) -> RowGrammar:
+        if schema is None:
+            target = any_object_schema(self.bounds)
+        else:
+            target = bound_schema(schema, self.bounds, self.backend.name)
+        unenforced = unenforced_keywords(target, self.backend.name)  # what is compiled, bounds included
+        try:
+            compiled, warnings = self.backend.compile(target)
+            error = None
+        except GrammarError as failure:
+            logger.warning("%s; that schema's rows use the generic JSON-object grammar", failure)
+            compiled, warnings = self.backend.compile(any_object_schema(self.bounds))
+            error = str(failure)
+        unenforced += [f"{self.backend.name}: {w}" for w in warnings if not _already_listed(w, unenforced)]
+        if unenforced:
+            logger.warning("%s does not enforce parts of a schema (%s); answers are checked with jsonschema",
+                           self.backend.name, "; ".join(unenforced))
+        return RowGrammar(compiled, unenforced, error)
+
+
+def _already_listed(warning: str, unenforced: list[str]) -> bool:
+    """Whether a backend's 'Unimplemented keys: ["a", "b"]' warning only repeats keywords the audit named."""
+    if not warning.startswith("Unimplemented keys:"):
+        return False
+    try:
+        keys = json.loads(warning.split(":", 1)[1])
+    except json.JSONDecodeError:
+        return False
+    named = {item.split(" at ", 1)[0] for item in unenforced}
+    return set(keys) <= named
+
+
+@dataclass
+class Constraints:
+    """The grammars of a list of prompts (one per prompt), for `jsontune.decoding.generate.generate`."""
+
+    backend: GrammarBackend
+    rows: list[RowGrammar]
+    vocab_size: int
+    stop_token: int
+    tokens: TokenTable
+    bounds: Bounds
+
+    def processor(self, indices: list[int]) -> GrammarLogitsProcessor:
+        """A fresh logits processor for one batch made of the prompts at these indices."""
+        matchers = [self.backend.matcher(self.rows[i].compiled) for i in indices]
+        guard = RunawayGuard(self.tokens, len(indices), self.bounds)
+        return GrammarLogitsProcessor(matchers, self.vocab_size, self.stop_token, guard)
+
+
+def constraints_for(model, tokenizer, schemas: list[dict | None], backend: str = DEFAULT_BACKEND,
+                    bounds: Bounds | None = None, stop_token: int | None = None) -> Constraints:
+    """Grammars for prompts whose records carry these schemas (None: any JSON object)."""
+    bounds = bounds or Bounds()
+    vocab_size = model.config.vocab_size
+    stop = stop_token if stop_token is not None else tokenizer.eos_token_id
+    cache = GrammarCache(backend_for(backend, tokenizer, vocab_size, stop), bounds)
+    return Constraints(cache.backend, [cache.for_schema(schema) for schema in schemas], vocab_size, stop,
+                       token_table(tokenizer, vocab_size), bounds)

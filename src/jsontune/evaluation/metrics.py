@@ -1,0 +1,368 @@
+"""Scores of generated JSON against a reference: one implementation for the CLI, `evaluate`, training and reports.
+
+Every figure is defined (with a worked example) in docs/metrics.md. In short, per row:
+parse rates (strict and after repair), schema adherence, structure similarity (typed key paths),
+exact match, field precision/recall/F1, tree similarity (normalised tree edit distance), semantic
+similarity (fuzzy leaf-by-leaf), a weighted quality score, and for slot-filling records intent
+accuracy and slot F1 following the published protocol (`jsontune.evaluation.slot_metrics`). `aggregate` averages rows and adds bootstrap
+confidence intervals.
+
+Field precision/recall/F1 compare the multisets of (path, value) leaves of the prediction and the
+reference. Paths name object keys and list positions (`order.items[1].quantity`); values are
+normalised (strings case-folded with whitespace collapsed, numbers compared as floats, so 5 == 5.0).
+Example: reference {"a": 1, "b": ["x", "y"]} -> leaves {a: 1, b[0]: "x", b[1]: "y"}; prediction
+{"a": 1, "b": ["x"], "c": 2} -> leaves {a: 1, b[0]: "x", c: 2}; 2 shared leaves, so precision 2/3,
+recall 2/3, F1 2/3. Two empty containers match with F1 1; a prediction that does not parse scores 0.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from apted import APTED
+from apted.helpers import Tree
+from genson import SchemaBuilder
+from rapidfuzz import fuzz
+from scipy.stats import DegenerateDataWarning, bootstrap
+
+from jsontune.data.schemas import DRAFT_2020_12, validator
+from jsontune.decoding.repair import Recovery, recover_json
+from jsontune.evaluation.normalise import normalise_leaf
+from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES, SlotProtocol, is_slot_record, micro_f1, slot_counts
+
+# Weights of quality_score. Field F1 (are the values right?) carries the most; semantic similarity
+# gives partial credit for near-miss strings; parsing, schema and shape are necessary but cheap to
+# get right after fine-tuning, so they weigh less. Sum to 1, so the score lies in [0, 1].
+QUALITY_WEIGHTS: dict[str, float] = {
+    "parse_ok": 0.10,
+    "schema_valid": 0.15,
+    "structure_similarity": 0.10,
+    "field_f1": 0.30,
+    "tree_similarity": 0.15,
+    "semantic_similarity": 0.20,
+}
+
+METRIC_NAMES: tuple[str, ...] = (
+    "strict_parse_rate", "parse_rate", "schema_adherence", "structure_similarity", "exact_match",
+    "field_precision", "field_recall", "field_f1", "tree_similarity", "semantic_similarity", "quality_score",
+)
+
+# Aggregate name -> per-row key, where they differ.
+_ROW_KEY = {"strict_parse_rate": "strict_parse", "parse_rate": "parse_ok", "schema_adherence": "schema_valid"}
+_ROW_QUALITY_KEYS = ("schema_valid", "structure_similarity", "exact_match", "field_precision", "field_recall",
+                     "field_f1", "tree_similarity", "semantic_similarity", "quality_score")
+
+# A leaf-free container still counts as one leaf, so {} vs {"a": 1} is not a free match.
+_EMPTY = "<empty>"
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "null"
+
+
+def _canonical(value: Any, normalise_strings: bool = False) -> Any:
+    """The value with integral floats as ints (5.0 -> 5); bools stay bools; strings optionally normalised."""
+    if isinstance(value, dict):
+        return {key: _canonical(item, normalise_strings) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item, normalise_strings) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if normalise_strings and isinstance(value, str):
+        return normalise_leaf(value)
+    return value
+
+
+def _canonical_json(value: Any, normalise_strings: bool = False) -> str:
+    return json.dumps(_canonical(value, normalise_strings), sort_keys=True, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- leaves and field scores
+
+def flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(path, normalised leaf) pairs of a JSON value."""
+    if isinstance(value, dict):
+        if not value:
+            return [(path, _EMPTY + "{}")]
+        return [leaf for key, item in value.items() for leaf in flatten(item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list):
+        if not value:
+            return [(path, _EMPTY + "[]")]
+        return [leaf for i, item in enumerate(value) for leaf in flatten(item, f"{path}[{i}]")]
+    return [(path, (type(normalise_leaf(value)).__name__, normalise_leaf(value)))]
+
+
+def field_scores(prediction: Any, reference: Any) -> dict[str, float]:
+    """Field precision, recall and F1 of a parsed prediction against the reference.
+
+    Reference {"a": 1, "b": ["x", "y"]}, prediction {"a": 1, "b": ["x"], "c": 2}: 2 of 3 leaves shared
+    on each side, so precision = recall = F1 = 2/3.
+    """
+    predicted, expected = Counter(flatten(prediction)), Counter(flatten(reference))
+    shared = sum((predicted & expected).values())
+    precision = shared / sum(predicted.values())
+    recall = shared / sum(expected.values())
+    f1 = 0.0 if shared == 0 else 2 * precision * recall / (precision + recall)
+    return {"field_precision": precision, "field_recall": recall, "field_f1": f1}
+
+
+# --------------------------------------------------------------------------- schema adherence
+
+def _fix_inferred(schema: Any) -> Any:
+    """genson's schema made strict: closed objects, "integer" widened to "number" (5.0 matches 5)."""
+    if isinstance(schema, list):
+        return [_fix_inferred(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    fixed = {key: _fix_inferred(item) for key, item in schema.items()}
+    kind = fixed.get("type")
+    if kind == "integer":
+        fixed["type"] = "number"
+    elif isinstance(kind, list):
+        kinds = sorted({"number" if k == "integer" else k for k in kind})
+        fixed["type"] = kinds[0] if len(kinds) == 1 else kinds
+    if fixed.get("type") == "object":
+        # genson already requires every key of an object seen once; for items of a list it requires the
+        # keys every item has, so the reference always satisfies its own implied schema.
+        fixed.setdefault("properties", {})
+        fixed["additionalProperties"] = False
+    return fixed
+
+
+def implied_schema(reference: Any) -> dict:
+    """The JSON Schema (2020-12) a reference implies: same keys, all required and no others, same types.
+
+    Inferred with genson, then closed: every object gets `additionalProperties: false`; integers and
+    floats are both "number"; an empty list accepts any array; items of a list get the keys that all
+    its items share as required, and the union as allowed.
+    """
+    builder = SchemaBuilder(schema_uri=None)
+    builder.add_object(reference)
+    schema = _fix_inferred(builder.to_schema())
+    schema.pop("$schema", None)
+    return {"$schema": DRAFT_2020_12, **schema}
+
+
+def schema_valid(value: Any, schema: dict | None, reference: Any) -> bool:
+    """Whether value satisfies the record's schema, or, without one, the schema the reference implies.
+
+    The record's schema is read in the dialect its `$schema` names (2020-12 when absent), with format
+    assertions on (a "date" must be a date). An invalid schema raises `jsonschema.SchemaError`.
+    """
+    if schema is None:
+        schema = implied_schema(reference)
+    return bool(validator(schema).is_valid(value))
+
+
+# --------------------------------------------------------------------------- shape and similarity
+
+def _typed_paths(value: Any, path: str, out: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            out.add((child, _json_type(item)))
+            _typed_paths(item, child, out)
+    elif isinstance(value, list):
+        child = f"{path}[]"
+        for item in value:
+            out.add((child, _json_type(item)))
+            _typed_paths(item, child, out)
+    return out
+
+
+def structure_similarity(prediction: Any, reference: Any) -> float:
+    """Jaccard index of the typed key paths ({"a": {"b": [1]}} -> a:object, a.b:array, a.b[]:number).
+
+    With no paths on either side (scalars, empty containers): 1.0 when the root types agree, else 0.0.
+    """
+    predicted, expected = _typed_paths(prediction, "", set()), _typed_paths(reference, "", set())
+    if not predicted and not expected:
+        return 1.0 if _json_type(prediction) == _json_type(reference) else 0.0
+    return len(predicted & expected) / len(predicted | expected)
+
+
+def exact_match(prediction: Any, reference: Any) -> bool:
+    """Equal as canonical JSON: key order ignored, 5.0 == 5, true != 1, strings compared as written."""
+    return _canonical_json(prediction) == _canonical_json(reference)
+
+
+def _tree(value: Any) -> Tree:
+    if isinstance(value, dict):
+        return Tree("{}", *(Tree(f"key:{key}", _tree(value[key])) for key in sorted(value)))
+    if isinstance(value, list):
+        return Tree("[]", *(_tree(item) for item in value))
+    return Tree(_canonical_json(value, normalise_strings=True))
+
+
+def _tree_size(tree: Tree) -> int:
+    return 1 + sum(_tree_size(child) for child in tree.children)
+
+
+def tree_similarity(prediction: Any, reference: Any) -> float:
+    """1 - tree edit distance (APTED, unit costs) / the larger tree's node count.
+
+    Objects are "{}" nodes over "key:<k>" nodes (sorted by key) each holding its value; arrays are "[]"
+    nodes over their items in order; leaves are labelled by normalised canonical JSON.
+    """
+    if _canonical_json(prediction, normalise_strings=True) == _canonical_json(reference, normalise_strings=True):
+        return 1.0  # identical trees; skips APTED, the costliest step of a row
+    left, right = _tree(prediction), _tree(reference)
+    distance = APTED(left, right).compute_edit_distance()
+    return 1.0 - distance / max(_tree_size(left), _tree_size(right))
+
+
+def _leaf_similarity(a: Any, b: Any) -> float:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if a[0] == b[0] == "str":
+            return fuzz.ratio(a[1], b[1]) / 100.0
+        if a[0] == b[0] == "float":
+            return 1.0 if a[1] == b[1] else 0.0
+    return 1.0 if a == b else 0.0
+
+
+def semantic_similarity(prediction: Any, reference: Any) -> float:
+    """Mean over the union of leaf paths of a per-leaf similarity (fuzzy for two strings, else equality)."""
+    predicted, expected = dict(flatten(prediction)), dict(flatten(reference))
+    paths = predicted.keys() | expected.keys()
+    if not paths:
+        return 1.0
+    total = sum(_leaf_similarity(predicted[p], expected[p]) for p in paths if p in predicted and p in expected)
+    return total / len(paths)
+
+
+# --------------------------------------------------------------------------- per row
+
+def row_metrics(output: str, reference: Any, schema: dict | None = None,
+                recovery: Recovery | None = None) -> dict[str, Any]:
+    """The per-row figures of one generated answer (JSON-serialisable).
+
+    Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
+    field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score; for slot
+    records also reference_intent, intent_correct, slot_f1, slot_counts. Every quality figure is 0 (False)
+    when the output cannot be parsed even after repair. `recovery` replaces the usual `recover_json(output)`
+    (a constrained answer cut off by the token budget is rejected, not repaired).
+    """
+    rec = recovery if recovery is not None else recover_json(output)
+    parsed = rec.value if rec.ok else None
+    row: dict[str, Any] = {"parsed": parsed, "strict_parse": bool(rec.strict), "parse_ok": bool(rec.ok),
+                           "repair_reason": rec.reason or None}
+    if rec.ok:
+        row.update({
+            "schema_valid": schema_valid(parsed, schema, reference),
+            "structure_similarity": structure_similarity(parsed, reference),
+            "exact_match": exact_match(parsed, reference),
+            **field_scores(parsed, reference),
+            "tree_similarity": tree_similarity(parsed, reference),
+            "semantic_similarity": semantic_similarity(parsed, reference),
+        })
+    else:
+        row.update(dict.fromkeys(_ROW_QUALITY_KEYS, 0.0), schema_valid=False, exact_match=False)
+    row["quality_score"] = sum(weight * float(row[key]) for key, weight in QUALITY_WEIGHTS.items())
+    if is_slot_record(reference):
+        counts = slot_counts(parsed if rec.ok else None, reference)
+        row.update({
+            "reference_intent": reference["intent"],
+            "intent_correct": bool(rec.ok and isinstance(parsed, dict) and parsed.get("intent") == reference["intent"]),
+            "slot_f1": micro_f1(counts) if rec.ok else 0.0,
+            "slot_counts": counts,
+        })
+    return row
+
+
+# --------------------------------------------------------------------------- aggregation
+
+def _intervals(data: np.ndarray, statistic: Callable, confidence: float, n_resamples: int,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    point = np.asarray(statistic(data, axis=-1), dtype=float)
+    if data.size == 1 or np.all(data == data[0]):
+        # Every resample of a constant sample is the sample itself.
+        return point, point
+    with warnings.catch_warnings():
+        # An interval with NaN (a statistic undefined on some resample) is reported as None by the caller.
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        result = bootstrap((data,), statistic, n_resamples=n_resamples, vectorized=True, axis=-1,
+                           confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+    return np.asarray(result.confidence_interval.low, dtype=float), np.asarray(result.confidence_interval.high,
+                                                                             dtype=float)
+
+
+def bootstrap_ci(values: Sequence[float] | np.ndarray, statistic: Callable | None = None, confidence: float = 0.95,
+                 n_resamples: int = 1000, seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval [low, high] of `statistic` (default: the mean) over a 1-D sample.
+
+    `statistic(sample, axis=-1)` must be vectorised like numpy's reductions. The resamples come from
+    `numpy.random.default_rng(seed)`, so the same inputs give the same interval. A constant sample (n == 1
+    included) gives [v, v]. For a paired comparison of two models, pass the per-row differences.
+    Raises ValueError on an empty sample.
+    """
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 1 or data.size == 0:
+        raise ValueError("bootstrap_ci needs a non-empty 1-D sample")
+    if n_resamples < 1:
+        raise ValueError("bootstrap_ci needs n_resamples >= 1")
+    low, high = _intervals(data, statistic or np.mean, confidence, n_resamples, seed)
+    return [float(low), float(high)]
+
+
+def _interval_or_none(low: float, high: float) -> list[float] | None:
+    return None if np.isnan(low) or np.isnan(high) else [float(low), float(high)]
+
+
+def _row_intent(row: dict) -> str:
+    if "reference_intent" in row:
+        return row["reference_intent"]
+    return row["reference"]["intent"]
+
+
+def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Means over rows of the per-row figures, with bootstrap confidence intervals.
+
+    Returns {"n", each of METRIC_NAMES, "ci": {name: [low, high]}} and, when some rows are slot records,
+    the SLOT_METRIC_NAMES over those rows (slot precision/recall/F1 by the published SNIPS protocol) and
+    "n_slot_rows". With no rows every metric is None and "ci" is empty; n_resamples=0 skips the intervals
+    ("ci" empty), for cheap figures during training.
+    """
+    n = len(rows)
+    if n == 0:
+        return {"n": 0, **dict.fromkeys(METRIC_NAMES), "ci": {}}
+    result: dict[str, Any] = {"n": n}
+    ci: dict[str, list[float] | None] = {}
+    with_ci = n_resamples > 0
+    for name in METRIC_NAMES:
+        values = np.array([float(row[_ROW_KEY.get(name, name)]) for row in rows])
+        result[name] = float(np.mean(values))
+        if with_ci:
+            ci[name] = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    slot_rows = [row for row in rows if row.get("slot_counts") is not None]
+    if slot_rows:
+        protocol = SlotProtocol([_row_intent(row) for row in slot_rows], [row["slot_counts"] for row in slot_rows])
+        index = np.arange(len(slot_rows))
+        point = protocol(index)
+        defined = not np.isnan(point).any()  # all three are NaN together: no reference slot occurrence at all
+        bounds = _intervals(index, protocol, confidence, n_resamples, seed) if defined and with_ci else None
+        for i, name in enumerate(("slot_precision", "slot_recall", "slot_f1")):
+            result[name] = float(point[i]) if defined else None
+            if with_ci:
+                ci[name] = _interval_or_none(bounds[0][i], bounds[1][i]) if bounds else None
+        intents = np.array([float(row["intent_correct"]) for row in slot_rows])
+        result["intent_accuracy"] = float(np.mean(intents))
+        if with_ci:
+            ci["intent_accuracy"] = bootstrap_ci(intents, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        result["n_slot_rows"] = len(slot_rows)
+    result["ci"] = ci
+    return result

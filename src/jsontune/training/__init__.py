@@ -1,0 +1,1 @@
+"""Training: the flow of `jsontune train` (`train`), its trainer and fast path, and the checks run before it."""
