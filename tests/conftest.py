@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
 
 # Small records in the contract, short enough for a tiny model to overfit in a few dozen steps.
 TINY_RECORDS = [
@@ -24,7 +24,7 @@ TINY_RECORDS = [
 @pytest.fixture(scope="session")
 def embedded_model_dir() -> Path:
     """The embedded SmolLM2 checkpoint (prepared once into the checkout's models/, as `make` does)."""
-    from jsontune.base_model import embedded_path, prepare_base
+    from jsontune.models.base_model import embedded_path, prepare_base
 
     os.environ.setdefault("JSONTUNE_MODELS_DIR", str(REPO / "models"))
     prepare_base()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jsontune import InvalidJSON, api, generate_json, generate_json_lora
-from jsontune.decoding import Attempt
+from jsontune.decoding.strategies import Attempt
 
 SCHEMA = {"type": "object", "required": ["name"]}
 
@@ -13,7 +13,7 @@ SCHEMA = {"type": "object", "required": ["name"]}
 @pytest.mark.slow
 def test_an_answer_that_cannot_be_json_gives_invalid_json(make_recipe):
     from jsontune.recipe import load_recipe
-    from jsontune.training import train
+    from jsontune.training.train import train
 
     recipe = load_recipe(make_recipe(use_peft=True, max_steps=1))
     train(recipe)
@@ -32,7 +32,7 @@ def test_valid_and_invalid_answers(monkeypatch):
 
     def fake_decode(model, tokenizer, prompts, schemas, config, **kwargs):
         text = answers[current]
-        from jsontune.decoding import is_valid_answer
+        from jsontune.decoding.strategies import is_valid_answer
 
         return [[Attempt(text, 5, 0.1, True, None, is_valid_answer(text, schemas[0]))]]
 

@@ -1,5 +1,5 @@
 """Every entry point explains itself with --help, and `accelerate launch scripts/sft.py` trains (multi-process
-launches: tests/test_scale_out.py)."""
+launches: tests/training/test_scale_out.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from peft import PeftConfig
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
+
 BIN = Path(sys.executable).parent
 
 COMMANDS = [
@@ -40,6 +41,31 @@ def test_help(command):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Usage:" in done.stdout
+
+
+@pytest.mark.parametrize("args, new", [
+    (["experiment", "--full-recipe", "recipes/complete.yaml"], "--complete-recipe"),
+    (["snips-benchmark", "--full-sizes", "70"], "--complete-sizes"),
+    (["snips-benchmark", "--full-recipe", "x.yaml"], "--complete-recipe"),
+    (["bench-train", "--cases", "lora,full"], "'complete'"),
+])
+def test_an_option_that_said_full_names_its_complete_successor(args, new):
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and new in result.output, result.output
+
+
+def test_the_defaults_shown_by_the_cli_are_the_librarys():
+    from jsontune.cli import DEFAULT_BOUNDS, DEFAULT_SCHEDULE
+    from jsontune.decoding.constrained.bounds import Bounds
+    from jsontune.decoding.defaults import DEFAULT_TEMPERATURES
+
+    strings, items, digits, depth = (int(x) or None for x in DEFAULT_BOUNDS.split(","))
+    assert Bounds(strings, items, digits, depth) == Bounds()
+    assert tuple(float(t) for t in DEFAULT_SCHEDULE.split(",")) == DEFAULT_TEMPERATURES
 
 
 def test_train_reports_recipe_errors_without_a_traceback(tmp_path):

@@ -11,8 +11,8 @@ import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
 from jsontune.recipe import RecipeError, load_recipe
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "recipes").rglob("*.yaml"))
 ACCELERATE_CONFIGS = sorted((REPO / "accelerate_configs").glob("*.yaml"))
 
@@ -31,12 +31,12 @@ def test_every_shipped_recipe_parses(path):
 
 def test_shipped_recipes_exist():
     names = {str(p.relative_to(REPO / "recipes")) for p in RECIPES}
-    assert {"lora.yaml", "full.yaml", "opt-350m/full.yaml", "opt-350m/lora.yaml", "snips/lora.yaml", "snips/full.yaml",
-            "snips/lora-all.yaml"} <= names
+    assert {"lora.yaml", "complete.yaml", "opt-350m/complete.yaml", "opt-350m/lora.yaml", "snips/lora.yaml",
+            "snips/complete.yaml", "snips/lora-all.yaml"} <= names
 
 
 def test_opt_recipes_carry_the_original_hyperparameters():
-    full = load_recipe(REPO / "recipes/opt-350m/full.yaml")
+    full = load_recipe(REPO / "recipes/opt-350m/complete.yaml")
     assert (full.training.num_train_epochs, full.training.per_device_train_batch_size) == (3, 4)
     assert (full.training.learning_rate, full.training.gradient_accumulation_steps) == (2e-5, 2)
     assert not full.model.use_peft

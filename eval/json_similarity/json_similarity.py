@@ -9,7 +9,7 @@ import json
 import datasets
 import evaluate
 
-from jsontune.metrics import aggregate, row_metrics
+from jsontune.evaluation.metrics import aggregate, row_metrics
 
 _DESCRIPTION = """Scores generated text against reference JSON: strict parse rate, parse rate after cleaning,
 schema adherence, structure similarity, exact match, field precision/recall/F1, tree similarity,

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import typer
 
-from jsontune.decoding.defaults import BACKENDS, DEFAULT_BACKEND
 from jsontune.decoding.constrained.bounds import Bounds
-from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
-from jsontune.decoding.defaults import DEFAULT_TEMPERATURES
+from jsontune.decoding.defaults import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURES,
+)
 from jsontune.models.base_model import DEFAULT_EMBEDDED
 
 app = typer.Typer(help="Fine-tune causal language models to write JSON, and benchmark what they write.",
@@ -34,6 +38,19 @@ def _setup_logging(verbose: bool = False) -> None:
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+# jsontune says "complete" (the original experiment's "complete fine-tuning") where it once also said "full".
+RENAMED_HELP = "Renamed: see the error it gives."
+
+
+def _refuse_renamed(**given: object) -> None:
+    """Stop with the new name of a renamed option that was given (`full_x=value` -> --complete-x)."""
+    for old, value in given.items():
+        if value is not None:
+            new = old.replace("full", "complete")
+            _fail(f"--{old.replace('_', '-')} is now --{new.replace('_', '-')} (complete fine-tuning: every weight "
+                  "trains)")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -319,6 +336,8 @@ def bench_train(
     from jsontune.benchmarks.train_speed import CASES, format_table, matmul_peak_flops, run_in_subprocess
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
+    if "full" in chosen:
+        _fail("--cases: 'full' is now 'complete' (complete fine-tuning: every weight trains)")
     if not chosen or any(c not in CASES for c in chosen) or steps < 1 or warmup < 0 or batch_size < 1:
         _fail(f"--cases takes {' and/or '.join(CASES)}; --steps and --batch-size must be at least 1, --warmup 0+")
     results = []
@@ -353,6 +372,7 @@ def experiment(
     skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
     dataset: str | None = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
     debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per file."),
+    full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
     """Fine-tune completely and with LoRA, then compare both with the base model on the test split.
 
@@ -361,6 +381,7 @@ def experiment(
     from jsontune.benchmarks.experiment import run_experiment
     from jsontune.recipe import RecipeError
 
+    _refuse_renamed(full_recipe=full_recipe)
     _setup_logging()
     try:
         run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset,
@@ -398,6 +419,8 @@ def snips_benchmark(
     models_dir: Path = typer.Option(Path("models/snips"), help="Where the trained models go (<method>-<size>/)."),
     fresh: bool = typer.Option(False, "--fresh", help="Train and evaluate everything again, reusing nothing."),
     limit: int | None = typer.Option(None, help="Evaluate on at most this many queries per intent (a quick look)."),
+    full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
+    full_sizes: str | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
     """The SNIPS learning curve: train at each size, score slot filling, compare with the published engines.
 
@@ -410,11 +433,13 @@ def snips_benchmark(
     from jsontune.benchmarks.snips.benchmark import run_snips_benchmark
     from jsontune.recipe import RecipeError
 
+    _refuse_renamed(full_recipe=full_recipe, full_sizes=full_sizes)
     _setup_logging()
     try:
         run_snips_benchmark(lora_recipe, complete_recipe, _sizes(lora_sizes, "--lora-sizes"),
-                            _sizes(complete_sizes, "--complete-sizes"), [m.strip() for m in modes.split(",") if m.strip()],
-                            split, out, models_dir, list(ctx.args), fresh, limit)
+                            _sizes(complete_sizes, "--complete-sizes"),
+                            [m.strip() for m in modes.split(",") if m.strip()], split, out, models_dir, list(ctx.args),
+                            fresh, limit)
     except (RecipeError, FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
         _fail(str(err))
 

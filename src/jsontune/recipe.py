@@ -31,9 +31,13 @@ from jsontune.data.splits import (
     normalised_split,
     retired_key_hints,
 )
-from jsontune.decoding.defaults import BACKENDS, DEFAULT_BACKEND
-from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
-from jsontune.decoding.defaults import DEFAULT_TEMPERATURES
+from jsontune.decoding.defaults import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURES,
+)
 from jsontune.files import write_text
 from jsontune.models.base_model import EMBEDDED_MODELS
 from jsontune.models.hub import is_hub_id

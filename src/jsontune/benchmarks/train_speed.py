@@ -180,7 +180,8 @@ def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int) -> 
 
 def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int) -> CaseResult:
     """run_case in a fresh Python process (its own peak RSS); progress goes to this process's stderr."""
-    command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps), str(warmup)]
+    command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps),
+               str(warmup)]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the {side} {case} run failed (exit {done.returncode}); its errors are above")

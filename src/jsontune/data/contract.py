@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import jsonschema
 
-from jsontune.files import atomic_write
 from jsontune.data.schemas import validator
+from jsontune.files import atomic_write
 
 logger = logging.getLogger(__name__)
 

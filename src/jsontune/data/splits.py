@@ -172,7 +172,8 @@ def resolve_split(settings: Mapping[str, Any]) -> tuple[SplitBuilder, Any]:
     name = settings[NAME_KEY]
     if name not in builders:
         known = ", ".join(sorted(builders)) or "none installed"
-        raise SplitError(f"no split builder named {name!r} (known: {known})")
+        raise SplitError(f"no split builder named {name!r} (known: {known}; packages declare theirs in the "
+                         f"{ENTRY_POINT_GROUP!r} entry-point group, so jsontune must be installed: pip install -e .)")
     builder = builders[name]
     return builder, builder.parse_options({k: v for k, v in settings.items() if k != NAME_KEY})
 

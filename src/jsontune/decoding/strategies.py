@@ -21,7 +21,13 @@ from jsontune.data.prompting import end_of_turn_id
 from jsontune.data.schemas import validator
 from jsontune.decoding.constrained.bounds import Bounds
 from jsontune.decoding.constrained.grammars import constraints_for
-from jsontune.decoding.defaults import BACKENDS, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURES
+from jsontune.decoding.defaults import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURES,
+)
 from jsontune.decoding.generate import generate
 from jsontune.decoding.repair import recover_json
 

@@ -4,8 +4,8 @@ Every figure is defined (with a worked example) in docs/metrics.md. In short, pe
 parse rates (strict and after repair), schema adherence, structure similarity (typed key paths),
 exact match, field precision/recall/F1, tree similarity (normalised tree edit distance), semantic
 similarity (fuzzy leaf-by-leaf), a weighted quality score, and for slot-filling records intent
-accuracy and slot F1 following the published protocol (`jsontune.evaluation.slot_metrics`). `aggregate` averages rows and adds bootstrap
-confidence intervals.
+accuracy and slot F1 following the published protocol (`jsontune.evaluation.slot_metrics`). `aggregate`
+averages rows and adds bootstrap confidence intervals.
 
 Field precision/recall/F1 compare the multisets of (path, value) leaves of the prediction and the
 reference. Paths name object keys and list positions (`order.items[1].quantity`); values are
@@ -33,7 +33,7 @@ from scipy.stats import DegenerateDataWarning, bootstrap
 from jsontune.data.schemas import DRAFT_2020_12, validator
 from jsontune.decoding.repair import Recovery, recover_json
 from jsontune.evaluation.normalise import normalise_leaf
-from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES, SlotProtocol, is_slot_record, micro_f1, slot_counts
+from jsontune.evaluation.slot_metrics import SlotProtocol, is_slot_record, micro_f1, slot_counts
 
 # Weights of quality_score. Field F1 (are the values right?) carries the most; semantic similarity
 # gives partial credit for near-miss strings; parsing, schema and shape are necessary but cheap to

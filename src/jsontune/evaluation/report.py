@@ -30,15 +30,14 @@ from jsontune.evaluation.environment import collect_environment
 from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
 from jsontune.evaluation.tables import (
     MISSING,
-    fmt,
     csv_text,
+    fmt,
     fmt_ci,
     fmt_with_interval,
     interval,
     markdown_table,
     number,
 )
-
 from jsontune.files import atomic_write, write_text
 from jsontune.run_dir import BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE, BENCHMARK_PLOT_FILE, REPORT_FILE
 
@@ -103,13 +102,13 @@ def _minus(text: str) -> str:
 
 
 def _fmt_count(value: Any) -> str:
-    number = number(value)
-    if number is None:
+    count = number(value)
+    if count is None:
         return MISSING
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(number) >= scale:
-            return f"{number / scale:.3g}{suffix}"
-    return f"{number:.0f}"
+        if abs(count) >= scale:
+            return f"{count / scale:.3g}{suffix}"
+    return f"{count:.0f}"
 
 
 def _fmt_p(p: float | None) -> str:
@@ -385,7 +384,8 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         row += [_fmt_record_ci(r, "slot_f1"), _fmt_record_ci(r, "intent_accuracy")] if slots else []
         row += [fmt(r["latency_mean_s"], 2)]
         body.append(row)
-    lines += ["## Per dataset", "", *(markdown_table(header, body) if body else ["No per-row predictions were given."]), ""]
+    table = markdown_table(header, body) if body else ["No per-row predictions were given."]
+    lines += ["## Per dataset", "", *table, ""]
 
     lines += _training_vs_decoding(runs)
     lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({PNG_FILE})", ""]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import logging
 import os
 import re
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from filelock import FileLock
+
+from jsontune.files import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def prepare_base(name: str = DEFAULT_EMBEDDED, force: bool = False) -> Path:
                 "chat_template": "the model's own, minus its injected default system prompt",
                 "dtype": "float32 (de-quantized from Q4_1)",
             }
-            (staged / SOURCE_NOTE).write_text(json.dumps(note, indent=2) + "\n")
+            write_json(staged / SOURCE_NOTE, note)
             if out.exists():
                 shutil.rmtree(out)
             staged.rename(out)

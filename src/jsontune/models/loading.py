@@ -37,7 +37,7 @@ def resolve_base(name: str) -> str:
 
 
 def load_for_inference(model_path: str | Path, adapter: str | Path | None = None, device: str | None = None):
-    """(model, tokenizer, saved PromptConfig or None) for a full model dir, an adapter dir, or base + adapter."""
+    """(model, tokenizer, saved PromptConfig or None) for a standalone model folder, an adapter folder, or base + adapter."""
     from transformers import AutoModelForCausalLM
 
     model_path = str(model_path)

@@ -27,8 +27,8 @@ class GenerationMetricsCallback(TrainerCallback):
     Every process of a distributed run computes them the same way, so they all stop together.
     """
 
-    def __init__(self, records: list[dict], tokenizer, prompt_config: PromptConfig, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(self, records: list[dict], tokenizer, prompt_config: PromptConfig,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, batch_size: int = DEFAULT_BATCH_SIZE):
         self.records = records
         self.tokenizer = tokenizer
         self.prompts = [prompt_ids(tokenizer, r, prompt_config) for r in records]

@@ -1,8 +1,8 @@
 """Length-bucketed batches: little padding, and batches still in random order.
 
 transformers' `group_by_length` sorts mega-batches of up to 50 batches, so a short run walks from
-the longest rows to the shortest (here: all synthetic records, then all SNIPS queries). We sort
-only within a small window of random rows and then shuffle the batches, which keeps most of the
+the longest rows to the shortest (here: all the long synthetic records, then all the short slot-filling
+queries). We sort only within a small window of random rows and then shuffle the batches, which keeps most of the
 padding saving without ordering the epoch by length.
 """
 

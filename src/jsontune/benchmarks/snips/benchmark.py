@@ -31,8 +31,14 @@ import yaml
 from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
-from jsontune.benchmarks.snips.split import SPLIT_BUILDER, SnipsSplitOptions, load_snips_split, parse_per_intent, query_text
 from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
+from jsontune.benchmarks.snips.split import (
+    SPLIT_BUILDER,
+    SnipsSplitOptions,
+    load_snips_split,
+    parse_per_intent,
+    query_text,
+)
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.files import write_json
@@ -140,9 +146,9 @@ def evaluation_records(records: list[dict], catalogue: dict[str, list[str]],
 
 def run_snips_benchmark(
     lora_recipe: str | Path = "recipes/snips/lora.yaml",
-    full_recipe: str | Path = "recipes/snips/full.yaml",
+    complete_recipe: str | Path = "recipes/snips/complete.yaml",
     lora_sizes: list[str] | None = None,
-    full_sizes: list[str] | None = None,
+    complete_sizes: list[str] | None = None,
     modes: list[str] | None = None,
     split: str = "test",
     out_dir: str | Path = "results/snips",
@@ -159,11 +165,11 @@ def run_snips_benchmark(
         raise ValueError(f"modes must be among {', '.join(MODES)} (got {unknown}); split 'test' or 'dev' "
                          f"(got {split!r})")
     sizes = {"lora": ["10", "20", "50", "70"] if lora_sizes is None else lora_sizes,
-             "complete": ["70"] if full_sizes is None else full_sizes}
+             "complete": ["70"] if complete_sizes is None else complete_sizes}
     out_dir, models_dir = Path(out_dir), Path(models_dir)
-    models = plan_models({"lora": lora_recipe, "complete": full_recipe}, sizes, models_dir, list(overrides or []))
+    models = plan_models({"lora": lora_recipe, "complete": complete_recipe}, sizes, models_dir, list(overrides or []))
     if not models:
-        raise ValueError("no sizes to run: give --lora-sizes and/or --full-sizes")
+        raise ValueError("no sizes to run: give --lora-sizes and/or --complete-sizes")
     args, held_out = models[0].recipe.jsontune, split_options(models[0].recipe)
     for model in models[1:]:
         other, options = model.recipe.jsontune, split_options(model.recipe)

@@ -9,8 +9,9 @@ or use a slot name of another intent.
 
 Spans are runs of whole tokens, a token being a run of word characters or one other non-space
 character, so "Bob's" offers "Bob" and "Bob's", and "R&B" is one span. On the shipped SNIPS data
-every one of the 33,470 gold values of the training pool is such a span (tests/test_span_schema.py
-checks all of them).
+every one of the 33,470 gold values of the training pool is such a span
+(`test_every_shipped_gold_value_is_a_span_of_its_query` in tests/benchmarks/snips/test_benchmark.py checks
+all of them).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import BACKENDS
 
 # Keywords a backend parses but does not enforce (checked against the installed versions by
-# tests/test_constrained.py, which feeds each backend a value that breaks only that keyword).
+# tests/decoding/test_constrained.py, which feeds each backend a value that breaks only that keyword).
 _IGNORED_BY_BOTH = {
     "uniqueItems": "duplicates are not prevented",
     "not": "the negated schema is not enforced",
@@ -160,7 +160,7 @@ class XGrammarBackend:
 
 @lru_cache(maxsize=4)
 def _backend(name: str, tokenizer, vocab_size: int, stop_token: int) -> GrammarBackend:
-    cls = {"llguidance": LLGuidanceBackend, "xgrammar": XGrammarBackend}[name]
+    cls = {backend.name: backend for backend in (LLGuidanceBackend, XGrammarBackend)}[name]
     return cls(tokenizer, vocab_size, stop_token)
 
 

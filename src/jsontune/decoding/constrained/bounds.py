@@ -12,8 +12,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from jsontune.decoding.defaults import DEFAULT_BACKEND
 from jsontune.decoding.constrained.subschemas import subschemas, under_negation
+from jsontune.decoding.defaults import DEFAULT_BACKEND
 
 
 @dataclass(frozen=True)

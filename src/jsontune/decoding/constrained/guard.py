@@ -74,7 +74,8 @@ class RunawayGuard:
         written = int(self.tokens.digits[token]) if token < len(self.tokens.digits) else 0
         self.digit_run[row] = self.digit_run[row] + written if written else 0
         text = self.tokens.texts[token] if token < len(self.tokens.texts) else ""
-        self._in_string[row], self._escaped[row], change, _ = follow_json(text, self._in_string[row], self._escaped[row])
+        state = follow_json(text, self._in_string[row], self._escaped[row])
+        self._in_string[row], self._escaped[row], change, _ = state
         self.depth[row] += change
 
     def restrict(self, allowed: torch.Tensor, active: list[bool]) -> None:

@@ -10,10 +10,12 @@ import yaml
 from peft import PeftModel
 
 from jsontune import generate_json
-from jsontune.generation import generate, load_for_inference
-from jsontune.prompting import PromptConfig, compact_json, prompt_ids
+from jsontune.data.prompting import PromptConfig, compact_json, prompt_ids
+from jsontune.decoding.generate import generate
+from jsontune.models.loading import load_for_inference
 from jsontune.recipe import RecipeError, load_recipe
-from jsontune.training import TRAIN_RESULTS_FILE, optimizer_steps_per_epoch, train, with_step_floor
+from jsontune.run_dir import TRAIN_RESULTS_FILE
+from jsontune.training.train import optimizer_steps_per_epoch, train, with_step_floor
 
 pytestmark = pytest.mark.slow
 

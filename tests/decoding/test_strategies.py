@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jsontune import decoding
-from jsontune.decoding import DecodingConfig, decode, is_valid_answer
-from jsontune.generation import Generation
+from jsontune.decoding import strategies as decoding
+from jsontune.decoding.generate import Generation
+from jsontune.decoding.strategies import DecodingConfig, decode, is_valid_answer
 
 SCHEMA = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
 

@@ -11,14 +11,8 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from jsontune import metrics, report
-from jsontune.report import (
-    PANEL_TITLES,
-    BenchmarkRun,
-    mcnemar,
-    paired_comparison,
-    write_benchmark,
-)
+from jsontune.evaluation import metrics, report
+from jsontune.evaluation.report import PANEL_TITLES, BenchmarkRun, mcnemar, paired_comparison, write_benchmark
 
 MODELS = ("base", "complete", "lora")
 DECODINGS = ("greedy", "progressive")

@@ -10,24 +10,22 @@ import warnings
 import numpy as np
 import pytest
 
-from jsontune.metrics import (
+from jsontune.evaluation.metrics import (
     METRIC_NAMES,
     QUALITY_WEIGHTS,
-    SLOT_METRIC_NAMES,
     aggregate,
     bootstrap_ci,
     exact_match,
     field_scores,
     flatten,
     implied_schema,
-    is_slot_record,
     row_metrics,
     schema_valid,
     semantic_similarity,
-    slot_counts,
     structure_similarity,
     tree_similarity,
 )
+from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES, is_slot_record, slot_counts
 
 approx = pytest.approx
 UNPARSEABLE = "I am sorry, I cannot do that."

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from jsontune.experiment import run_experiment
-from jsontune.report import PANEL_TITLES
+from jsontune.benchmarks.experiment import run_experiment
+from jsontune.evaluation.report import PANEL_TITLES
 
 pytestmark = pytest.mark.slow
 

@@ -12,14 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jsontune import repair
-from jsontune.repair import (
-    MAX_DEPTH,
-    MAX_OUTPUT_CHARS,
-    Recovery,
-    parse_strict,
-    recover_json,
-)
+from jsontune.decoding import repair
+from jsontune.decoding.repair import MAX_DEPTH, MAX_OUTPUT_CHARS, Recovery, parse_strict, recover_json
 
 # json_repair must not warn (or log) its way into every evaluation run.
 pytestmark = pytest.mark.filterwarnings("error")

@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from jsontune.data import read_jsonl
-from jsontune.snips import PROMPT_TEMPLATE, SkippedRow, convert, slot_schema, write_converted
+from jsontune.benchmarks.snips.convert import PROMPT_TEMPLATE, SkippedRow, convert, slot_schema, write_converted
+from jsontune.data.contract import read_jsonl
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "data" / "snips"
 SHARED_SNIPS = REPO.parent / "shared" / "data" / "snips"
 EXPECTED_COUNTS = {

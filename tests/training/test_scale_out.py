@@ -25,11 +25,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
+from tests.training.launch_probe import LAUNCH_FILE, PROBE_FILE, PROBE_IDS, STALL_FILE
+
 BIN = Path(sys.executable).parent
-PROBE = REPO / "tests" / "launch_probe.py"
-sys.path.insert(0, str(REPO / "tests"))
-from launch_probe import LAUNCH_FILE, PROBE_FILE, PROBE_IDS, STALL_FILE  # noqa: E402
+PROBE = REPO / "tests" / "training" / "launch_probe.py"
 
 SAVED_TOLERANCE = 1e-5
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_LOG_LEVEL": "warning", "TOKENIZERS_PARALLELISM": "false"}
@@ -132,7 +132,7 @@ def test_zero3_complete_fine_tuning_saves_a_loadable_model(run_recipe, tmp_path,
 @pytest.mark.distributed
 def test_fsdp_on_cpu_processes_stops_with_the_reason(run_recipe, tmp_path):
     """accelerate enables FSDP only on accelerator devices: on CPUs the config would silently run DDP."""
-    from jsontune.launch_checks import FSDP_ON_CPU
+    from jsontune.training.launch_checks import FSDP_ON_CPU
 
     out = tmp_path / "fsdp"
     command = [str(BIN / "accelerate"), "launch", "--config_file", str(REPO / "accelerate_configs/fsdp.yaml"),
@@ -146,7 +146,7 @@ def test_fsdp_on_cpu_processes_stops_with_the_reason(run_recipe, tmp_path):
 @pytest.mark.slow
 def test_qlora_trains_a_4bit_base_and_saves_a_loadable_adapter(run_recipe, tmp_path, tiny_model_dir):
     from jsontune.recipe import load_recipe
-    from jsontune.training import build_trainer
+    from jsontune.training.train import build_trainer
 
     recipe = run_recipe(load_in_4bit=True, bnb_4bit_quant_type="nf4", use_bnb_nested_quant=True)
     trainer, _, _ = build_trainer(load_recipe(recipe))
@@ -207,7 +207,7 @@ def test_a_killed_run_resumes_to_where_an_uninterrupted_run_ends(run_recipe, tmp
 
 
 def test_resume_passes_over_a_checkpoint_cut_short(tmp_path):
-    from jsontune.checkpoints import last_complete_checkpoint, resume_point
+    from jsontune.training.checkpoints import last_complete_checkpoint, resume_point
 
     for step in (2, 4, 6):
         (tmp_path / f"checkpoint-{step}").mkdir()

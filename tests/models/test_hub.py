@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SECRET = "hf_jsontuneTESTsecret0123456789abcdef"
 DATA_FILES = [str(REPO / "data/synthetic/records.jsonl"), str(REPO / "data/snips/AddToPlaylist.jsonl")]
@@ -41,7 +41,7 @@ def _recipe(tmp_path: Path, tiny_model_dir: Path, name: str = "lora", **keys) ->
 def lora_run(tmp_path_factory, tiny_model_dir) -> Path:
     """A trained tiny LoRA run folder (named 'lora', like the experiment's)."""
     from jsontune.recipe import load_recipe
-    from jsontune.training import train
+    from jsontune.training.train import train
 
     tmp = tmp_path_factory.mktemp("hub-run")
     train(load_recipe(_recipe(tmp, tiny_model_dir)))
@@ -166,7 +166,7 @@ def test_the_token_reaches_the_hub_client_and_nothing_else(tmp_path, tiny_model_
     from huggingface_hub import HfApi
 
     from jsontune.recipe import load_recipe
-    from jsontune.training import train
+    from jsontune.training.train import train
 
     calls = []
 

@@ -1,4 +1,4 @@
-"""The data contract: every kind of bad row is named by file:line and reason; splits are reproducible."""
+"""The data contract: every kind of bad row is named by file:line and reason; writing keeps every character."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from jsontune.data import DataError, load_splits, prompt_overlap, read_jsonl, split_records, write_jsonl
+from jsontune.data.contract import DataError, read_jsonl, write_jsonl
 
 GOOD = {"id": "a", "prompt": "Make JSON: x", "reference": {"x": 1}}
 SCHEMA = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
@@ -70,33 +70,6 @@ def test_write_jsonl_roundtrip_keeps_unicode(tmp_path):
     write_jsonl(tmp_path / "out.jsonl", records)
     assert read_jsonl(tmp_path / "out.jsonl")[0] == records
     assert "Zoë" in (tmp_path / "out.jsonl").read_text(encoding="utf-8")
-
-
-def test_split_is_seeded_and_disjoint():
-    records = [{"id": f"r{i}", "prompt": f"p{i}", "reference": {}} for i in range(50)]
-    train, test = split_records(records, 0.2, seed=3)
-    assert len(test) == 10 and len(train) == 40
-    assert {r["id"] for r in train}.isdisjoint(r["id"] for r in test)
-    assert split_records(list(reversed(records)), 0.2, seed=3) == (train, test)  # input order does not matter
-    assert split_records(records, 0.2, seed=4)[1] != test
-
-
-def test_load_splits_limits_per_file_and_reports_overlap(tmp_path, caplog):
-    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    write_jsonl(a, [{"id": f"a{i}", "prompt": f"A {i}", "reference": {}} for i in range(20)])
-    write_jsonl(b, [{"id": f"b{i}", "prompt": "same prompt", "reference": {}} for i in range(10)])
-    splits = load_splits([str(a), str(b)], 0.5, seed=0, max_train_rows_per_file=[3, 2], max_test_rows_per_file=[1])
-    assert [len(splits.train), len(splits.test)] == [5, 2]
-    assert splits.files[str(a)]["train"] == 3 and splits.files[str(b)]["test"] == 1
-    assert "also occur in train" in caplog.text
-    smaller = load_splits([str(a)], 0.5, seed=0, max_train_rows_per_file=[2])
-    assert smaller.train == splits.train[:2]  # a smaller limit keeps a prefix of a larger one
-
-
-def test_prompt_overlap_ignores_case_and_spaces():
-    train = [{"id": "t", "prompt": "Hello   World"}]
-    test = [{"id": "x", "prompt": "hello world"}, {"id": "y", "prompt": "other"}]
-    assert prompt_overlap(train, test) == ["x"]
 
 
 def test_data_check_cli_exit_codes(tmp_path):

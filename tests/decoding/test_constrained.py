@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-from jsontune.constrained import (
-    BACKENDS,
-    IGNORED_KEYWORDS,
-    Bounds,
-    GrammarCache,
-    GrammarLogitsProcessor,
-    allocate_bitmask,
-    any_object_schema,
-    apply_bitmask,
-    backend_for,
-    bound_schema,
-    unenforced_keywords,
-)
-from jsontune.decoding import CUT_OFF, DecodingConfig, decode
-from jsontune.schemas import validator
+from jsontune.data.schemas import validator
+from jsontune.decoding.constrained.backends import IGNORED_KEYWORDS, backend_for, unenforced_keywords
+from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
+from jsontune.decoding.constrained.grammars import GrammarCache
+from jsontune.decoding.constrained.processor import GrammarLogitsProcessor, allocate_bitmask, apply_bitmask
+from jsontune.decoding.defaults import BACKENDS
+from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
+from tests import REPO
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -382,7 +374,7 @@ def test_processor_leaves_finished_rows_alone_and_rejects_a_wrong_batch(tokenize
 
 def _allowed_after(tokenizer, schema: dict, text_tokens: list[int], bounds: Bounds) -> torch.Tensor:
     """The tokens a guarded processor allows after the given answer tokens."""
-    from jsontune.constrained import RunawayGuard, token_table
+    from jsontune.decoding.constrained.guard import RunawayGuard, token_table
 
     vocab, eos = len(tokenizer), tokenizer.eos_token_id
     guard = RunawayGuard(token_table(tokenizer, vocab), 1, bounds)
@@ -396,7 +388,7 @@ def _allowed_after(tokenizer, schema: dict, text_tokens: list[int], bounds: Boun
 
 
 def test_a_run_of_digits_ends_at_the_bound_unless_the_grammar_needs_another_digit(tokenizer) -> None:
-    from jsontune.constrained import token_table
+    from jsontune.decoding.constrained.guard import token_table
 
     table = token_table(tokenizer, len(tokenizer))
     eos = tokenizer.eos_token_id
@@ -414,7 +406,7 @@ def test_a_run_of_digits_ends_at_the_bound_unless_the_grammar_needs_another_digi
 
 
 def test_nesting_stops_at_the_depth_bound_outside_strings(tokenizer) -> None:
-    from jsontune.constrained import token_table
+    from jsontune.decoding.constrained.guard import token_table
 
     table = token_table(tokenizer, len(tokenizer))
     node = {"$defs": {"n": {"type": "object", "properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
@@ -434,18 +426,18 @@ def test_nesting_stops_at_the_depth_bound_outside_strings(tokenizer) -> None:
 
 
 def test_the_lexer_follows_strings_escapes_and_tokens_that_close_a_string_and_open_a_container() -> None:
-    from jsontune.constrained import _scan
+    from jsontune.decoding.constrained.guard import follow_json
 
-    assert _scan('"a{', False, False) == (True, False, 0, 0)
-    assert _scan('"{', True, False) == (False, False, 1, 1), "closes the string, then opens"
-    assert _scan('\\"{', True, False) == (True, False, 0, 0), "an escaped quote keeps the string open"
-    assert _scan('\\', True, False) == (True, True, 0, 0) and _scan('"[', True, True) == (True, False, 0, 0)
-    assert _scan('[{}]', False, False) == (False, False, 0, 2)
+    assert follow_json('"a{', False, False) == (True, False, 0, 0)
+    assert follow_json('"{', True, False) == (False, False, 1, 1), "closes the string, then opens"
+    assert follow_json('\\"{', True, False) == (True, False, 0, 0), "an escaped quote keeps the string open"
+    assert follow_json('\\', True, False) == (True, True, 0, 0) and follow_json('"[', True, True) == (True, False, 0, 0)
+    assert follow_json('[{}]', False, False) == (False, False, 0, 2)
 
 
 def test_a_constrained_answer_cut_off_by_the_budget_is_invalid_and_not_repaired(wide_tiny_model, tokenizer,
                                                                                   tmp_path) -> None:
-    from jsontune.evaluation import score_rows
+    from jsontune.evaluation.evaluate import score_rows
 
     schema = SUITE["nested objects"]
     config = DecodingConfig("constrained", max_string_length=16)
@@ -509,7 +501,7 @@ def test_generate_command_prints_json_that_follows_the_schema(tiny_model_dir, tm
 
 def test_api_refuses_a_schema_the_backend_cannot_compile(tiny_model_dir) -> None:
     from jsontune import generate_json
-    from jsontune.constrained import GrammarError
+    from jsontune.decoding.constrained.backends import GrammarError
 
     with pytest.raises(GrammarError, match="llguidance cannot compile the schema"):
         generate_json("x", model_path=tiny_model_dir, schema={"type": "string", "pattern": "(?<=a)b"},
@@ -564,13 +556,12 @@ def test_bench_decoding_prints_both_modes_side_by_side(tiny_model_dir, tiny_data
 def test_untrained_base_model_follows_the_test_split_schemas_within_the_budget(embedded_model_dir, tmp_path) -> None:
     """Issue 4's bar on a sample of the embedded test split (the experiment runs all of it): 100% schema
     adherence, nothing cut off, within 256 tokens, with the default bounds."""
-    from jsontune.evaluation import evaluate_model
-    from jsontune.prompting import PromptConfig
+    from jsontune.data.prompting import PromptConfig
+    from jsontune.evaluation.evaluate import evaluate_model
     from jsontune.recipe import load_recipe
-    from jsontune.training import load_recipe_splits
 
-    repo = Path(__file__).resolve().parents[1]
-    test = load_recipe_splits(load_recipe(repo / "recipes" / "lora.yaml")).test
+    repo = REPO
+    test = load_recipe(repo / "recipes" / "lora.yaml").splits().test
     sample = test[:: len(test) // 12][:12]
     assert {r.get("meta", {}).get("dataset", "synthetic") for r in sample} == {"snips", "synthetic"}
     metrics = evaluate_model(embedded_model_dir, sample, tmp_path, prompt_config=PromptConfig("chat"),

@@ -62,7 +62,7 @@ class StallAt(TrainerCallback):
 
 def main(argv: list[str]) -> None:
     from jsontune.recipe import load_recipe
-    from jsontune.training import train
+    from jsontune.training.train import train
 
     recipe = load_recipe(argv[0], argv[1:])
     callbacks = [ProbeLogits()]

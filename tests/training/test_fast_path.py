@@ -10,10 +10,10 @@ from transformers import AutoModelForCausalLM
 from trl import SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from jsontune.launch_checks import LaunchError
-from jsontune.packed_attention import PACKED_SDPA, register_packed_sdpa
 from jsontune.recipe import load_recipe
-from jsontune.training import build_trainer, train
+from jsontune.training.launch_checks import LaunchError
+from jsontune.training.packed_attention import PACKED_SDPA, register_packed_sdpa
+from jsontune.training.train import build_trainer, train
 
 LENGTHS = [5, 9, 3]
 
@@ -127,7 +127,7 @@ def test_padding_free_rows_longer_than_max_length_are_refused(make_recipe):
 
 
 def test_training_attention_is_the_recipes_else_the_fastest_that_keeps_sequences_apart(monkeypatch):
-    import jsontune.packed_attention as packed
+    import jsontune.training.packed_attention as packed
 
     assert packed.training_attention("eager", padding_free=True) == "eager"
     assert packed.training_attention(None, padding_free=False) is None  # transformers' default, SDPA
@@ -141,7 +141,7 @@ def test_training_attention_is_the_recipes_else_the_fastest_that_keeps_sequences
 
 
 def test_compact_loss_of_a_batch_without_labels_is_a_differentiable_zero(tiny_model_dir):
-    from jsontune.compact_loss import compact_causal_lm_loss
+    from jsontune.training.compact_loss import compact_causal_lm_loss
 
     model = _model(tiny_model_dir, "sdpa").train()
     batch = DataCollatorForLanguageModeling(pad_token_id=0)(_rows(model.config.vocab_size))

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from jsontune.cli import app
-from jsontune.metrics import METRIC_NAMES, QUALITY_WEIGHTS
+from jsontune.evaluation.metrics import METRIC_NAMES, QUALITY_WEIGHTS
 from jsontune.recipe import load_recipe
-from jsontune.training import train
+from jsontune.training.train import train
+from tests import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +128,7 @@ def test_eval_with_a_trained_model_matches_the_evaluate_module(make_recipe, unse
     monkeypatch.setenv("HF_EVALUATE_OFFLINE", "1")
     import evaluate
 
-    module = evaluate.load(str(Path(__file__).resolve().parents[1] / "eval" / "json_similarity"))
+    module = evaluate.load(str(REPO / "eval" / "json_similarity"))
     figures = module.compute(predictions=[r["output"] for r in rows],
                              references=[json.dumps(r["reference"]) for r in rows],
                              schemas=[json.dumps(r["schema"]) if r.get("schema") else None for r in rows])

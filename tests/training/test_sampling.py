@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from jsontune.sampling import LengthBucketSampler
+from jsontune.training.sampling import LengthBucketSampler
 
 
 def _padding(batches: list[list[int]], lengths: list[int]) -> int:

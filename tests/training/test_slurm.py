@@ -6,7 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
+
 SCRIPT = REPO / "scripts/slurm/sft.slurm"
 
 
@@ -35,7 +36,7 @@ def _run(tmp_path: Path, args: list[str], **env: str) -> subprocess.CompletedPro
 
 
 def test_each_node_launches_with_the_total_process_count_and_its_rank(tmp_path):
-    done = _run(tmp_path, ["recipes/full.yaml", "accelerate_configs/zero2.yaml", "--num_train_epochs", "2",
+    done = _run(tmp_path, ["recipes/complete.yaml", "accelerate_configs/zero2.yaml", "--num_train_epochs", "2",
                            "--output_dir", "out dir"],
                 SLURM_NNODES="2", SLURM_GPUS_ON_NODE="4", SLURM_JOB_NODELIST="gpu-node-[07-08]")
     assert done.returncode == 0, done.stderr
@@ -43,7 +44,7 @@ def test_each_node_launches_with_the_total_process_count_and_its_rank(tmp_path):
     launches = (tmp_path / "launches.txt").read_text().splitlines()
     common = ("launch --config_file accelerate_configs/zero2.yaml --num_machines 2 --num_processes 8 "
               "--machine_rank {} --main_process_ip gpu-node-07 --main_process_port 29500 "
-              "scripts/sft.py recipes/full.yaml --num_train_epochs 2 --output_dir out dir")
+              "scripts/sft.py recipes/complete.yaml --num_train_epochs 2 --output_dir out dir")
     assert launches == [common.format(0), common.format(1)]
 
 

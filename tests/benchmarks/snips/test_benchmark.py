@@ -11,14 +11,13 @@ import jsonschema
 import pytest
 import yaml
 
-from jsontune.data import normalise_prompt, read_jsonl
+from jsontune.benchmarks.snips.report import PUBLISHED, CurvePoint, curve_table
+from jsontune.benchmarks.snips.span_schema import query_spans, slots_by_intent, span_schema
+from jsontune.benchmarks.snips.split import load_snips_split, parse_per_intent, split_snips
+from jsontune.data.contract import normalise_prompt, read_jsonl
 from jsontune.recipe import RecipeError, load_recipe
-from jsontune.snips_report import PUBLISHED, CurvePoint, curve_table
-from jsontune.snips_split import load_snips_split, parse_per_intent, split_snips
-from jsontune.span_schema import query_spans, slots_by_intent, span_schema
-from jsontune.training import load_recipe_splits
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SNIPS_FILES = sorted(str(p) for p in (REPO / "data" / "snips").glob("*.jsonl"))
 SHARED_README = REPO.parent / "shared" / "data" / "snips" / "README.md"
 
@@ -125,7 +124,9 @@ def test_span_schema_accepts_the_gold_answer_and_rejects_invented_values_and_for
 
 
 def test_span_grammar_takes_slots_in_any_order_and_only_spans(tokenizer):
-    from jsontune.constrained import Bounds, GrammarCache, backend_for
+    from jsontune.decoding.constrained.backends import backend_for
+    from jsontune.decoding.constrained.bounds import Bounds
+    from jsontune.decoding.constrained.grammars import GrammarCache
 
     schema = span_schema("add clem burke in my playlist Pre-Party R&B Jams",
                          {"AddToPlaylist": ["artist", "playlist", "playlist_owner"], "GetWeather": ["city"]})
@@ -148,17 +149,19 @@ def test_span_grammar_takes_slots_in_any_order_and_only_spans(tokenizer):
 
 # --------------------------------------------------------------------------- recipes
 
-@pytest.mark.parametrize("name", ["lora", "full", "lora-all"])
+@pytest.mark.parametrize("name", ["lora", "complete", "lora-all"])
 def test_snips_recipes_parse_and_split_the_shipped_data(name, monkeypatch):
     monkeypatch.chdir(REPO)
     recipe = load_recipe(f"recipes/snips/{name}.yaml")
     assert recipe.model.use_peft == name.startswith("lora")
-    splits = load_recipe_splits(recipe)
+    splits = recipe.splits()
     assert len(splits.test) == 700
-    per_intent = parse_per_intent(recipe.jsontune.snips_per_intent)
+    split = recipe.jsontune.split
+    assert split["name"] == "snips"
+    per_intent = parse_per_intent(split["per_intent"])
     sampled = [r for r in splits.train if "augmented_from" not in (r.get("meta") or {})]
     assert len(sampled) == (7 * per_intent if per_intent else 12_898)
-    assert len(sampled) <= len(splits.train) <= len(sampled) * (1 + recipe.jsontune.snips_augment)
+    assert len(sampled) <= len(splits.train) <= len(sampled) * (1 + split["augment"])
     assert not {r["id"] for r in splits.train} & {r["id"] for r in splits.test}
     assert sum(info["train"] for info in splits.files.values()) == len(splits.train)
 
@@ -170,12 +173,37 @@ def test_the_whole_pool_point_uses_the_curves_lora(monkeypatch):
     assert whole_pool.model == curve.model
 
 
-def test_snips_per_intent_override(monkeypatch):
+def _sized(per_intent, augment: int = 0) -> list[str]:
+    return ["--split", json.dumps({"name": "snips", "per_intent": per_intent, "augment": augment})]
+
+
+def test_a_split_override_on_the_command_line_resizes_the_training_sample(monkeypatch):
     monkeypatch.chdir(REPO)
-    overrides = ["--snips_per_intent", "10", "--snips_augment", "0"]
-    assert len(load_recipe_splits(load_recipe("recipes/snips/lora.yaml", overrides)).train) == 70
-    with pytest.raises(RecipeError, match="snips_per_intent.*at least 1"):
-        load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "0"])
+    recipe = load_recipe("recipes/snips/lora.yaml", _sized(10))
+    assert len(recipe.splits().train) == 70
+    assert recipe.jsontune.split == {"name": "snips", "per_intent": 10, "test_per_intent": 100, "dev_per_intent": 20,
+                                     "augment": 0}, "the saved recipe spells out every option"
+    with pytest.raises(RecipeError, match=r"the command line: jsontune.split: split 'snips': .*at least 1"):
+        load_recipe("recipes/snips/lora.yaml", _sized(0))
+    with pytest.raises(RecipeError, match=r"split 'snips' has no option 'per_intnet' \(did you mean 'per_intent'"):
+        load_recipe("recipes/snips/lora.yaml", ["--split", '{"name": "snips", "per_intnet": 10}'])
+
+
+@pytest.mark.parametrize("key", ["snips_per_intent", "snips_test_per_intent", "snips_dev_per_intent", "snips_augment"])
+def test_a_retired_snips_key_names_the_split_that_replaced_it(tmp_path, key):
+    recipe = tmp_path / "old.yaml"
+    recipe.write_text(f"model_name_or_path: smollm2-135m-instruct\njsontune:\n  {key}: 10\n")
+    option = key.removeprefix("snips_")
+    with pytest.raises(RecipeError, match=rf"old.yaml:3: '{key}' was replaced by a split option: write split: "
+                                          rf"\{{name: snips, {option}: N\}}"):
+        load_recipe(recipe)
+
+
+def test_the_benchmark_refuses_a_recipe_without_the_snips_split(tmp_path, make_recipe):
+    from jsontune.benchmarks.snips.benchmark import plan_models
+
+    with pytest.raises(RecipeError, match="needs jsontune.split: {name: snips"):
+        plan_models({"lora": make_recipe()}, {"lora": ["10"]}, tmp_path, [])
 
 
 # --------------------------------------------------------------------------- report
@@ -203,8 +231,8 @@ def test_curve_table_has_our_points_then_the_published_engines():
 
 @pytest.mark.slow
 def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_model_dir, monkeypatch, caplog):
-    from jsontune.data import write_jsonl
-    from jsontune.snips_benchmark import run_snips_benchmark
+    from jsontune.benchmarks.snips.benchmark import run_snips_benchmark
+    from jsontune.data.contract import write_jsonl
 
     files = []
     for intent, records in _toy_intents(10).items():
@@ -214,20 +242,21 @@ def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_mode
         files.append(str(tmp_path / f"{intent}.jsonl"))
         write_jsonl(files[-1], records)
     recipes = {}
-    for method, use_peft in (("lora", True), ("full", False)):
+    for method, use_peft in (("lora", True), ("complete", False)):
         recipe = {"model_name_or_path": str(tiny_model_dir), "use_peft": use_peft, "output_dir": "unused",
                   "per_device_train_batch_size": 2, "learning_rate": 1e-2, "max_steps": 2, "logging_steps": 1,
                   "save_strategy": "no", "report_to": "none", "seed": 0,
-                  "jsontune": {"data_files": files, "snips_per_intent": 4, "snips_test_per_intent": 2,
-                               "snips_dev_per_intent": 1, "eval_max_new_tokens": 12,
-                               "eval_constrained_max_new_tokens": 16}}
+                  "jsontune": {"data_files": files,
+                               "split": {"name": "snips", "per_intent": 4, "test_per_intent": 2, "dev_per_intent": 1},
+                               "eval_max_new_tokens": 12, "eval_constrained_max_new_tokens": 16}}
         if use_peft:
             recipe["lora_target_modules"] = ["q_proj", "v_proj"]
         recipes[method] = tmp_path / f"{method}.yaml"
         recipes[method].write_text(yaml.safe_dump(recipe))
     out, models = tmp_path / "results", tmp_path / "models"
 
-    points = run_snips_benchmark(recipes["lora"], recipes["full"], ["2", "4"], ["4"], out_dir=out, models_dir=models)
+    points = run_snips_benchmark(recipes["lora"], recipes["complete"], ["2", "4"], ["4"], out_dir=out,
+                                 models_dir=models)
 
     assert [(p.method, p.size, p.mode) for p in points] == [
         ("lora", "2", "greedy"), ("lora", "2", "constrained"), ("lora", "4", "greedy"), ("lora", "4", "constrained"),
@@ -249,21 +278,21 @@ def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_mode
 
     # A second run reuses every model and evaluation; a changed setting retrains only what it changes.
     caplog.set_level("INFO")
-    again = run_snips_benchmark(recipes["lora"], recipes["full"], ["2"], [], modes=["constrained"], out_dir=out,
+    again = run_snips_benchmark(recipes["lora"], recipes["complete"], ["2"], [], modes=["constrained"], out_dir=out,
                                 models_dir=models, overrides=["--eval_batch_size", "3"])  # not a training setting
     assert [p.metrics["slot_f1"] for p in again] == [points[1].metrics["slot_f1"]]
     assert "already trained" in caplog.text and "evaluated before, reused" in caplog.text
     metadata = json.loads((out / "metadata.json").read_text())
     assert set(metadata["timings"]) == {"total_s"}
-    run_snips_benchmark(recipes["lora"], recipes["full"], ["2"], [], modes=["greedy"], out_dir=out, models_dir=models,
-                        overrides=["--learning_rate", "0.02"])
+    run_snips_benchmark(recipes["lora"], recipes["complete"], ["2"], [], modes=["greedy"], out_dir=out,
+                        models_dir=models, overrides=["--learning_rate", "0.02"])
     assert "train_lora-2_s" in json.loads((out / "metadata.json").read_text())["timings"]
 
 
 # --------------------------------------------------------------------------- augmentation
 
 def test_slot_augment_swaps_values_of_the_same_slot_from_the_sample_only():
-    from jsontune.slot_augment import augment_slots
+    from jsontune.benchmarks.snips.augment import augment_slots
 
     records = [_record("PlayMusic", i, f"play {song} by {artist} now", {"track": song, "artist": artist})
                for i, (song, artist) in enumerate([("Hey Jude", "the Beatles"), ("Hello", "Adele"),
@@ -288,10 +317,8 @@ def test_slot_augment_swaps_values_of_the_same_slot_from_the_sample_only():
 
 def test_snips_augment_multiplies_the_training_rows_only(monkeypatch):
     monkeypatch.chdir(REPO)
-    plain = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10",
-                                                                       "--snips_augment", "0"]))
-    more = load_recipe_splits(load_recipe("recipes/snips/lora.yaml", ["--snips_per_intent", "10",
-                                                                      "--snips_augment", "2"]))
+    plain = load_recipe("recipes/snips/lora.yaml", _sized(10, augment=0)).splits()
+    more = load_recipe("recipes/snips/lora.yaml", _sized(10, augment=2)).splits()
     assert [r["id"] for r in more.test] == [r["id"] for r in plain.test]
     assert more.train[:70] == plain.train and 70 < len(more.train) <= 70 * 3
     assert sum(info["train"] for info in more.files.values()) == len(more.train)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from jsontune.trainbench import CaseResult, format_table, model_flops_per_token
+from jsontune.benchmarks.train_speed import CaseResult, format_table, model_flops_per_token
 
 
 def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -> None:
@@ -38,10 +38,11 @@ def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(em
     result = CliRunner().invoke(app, ["bench-train", "--steps", "1", "--warmup", "1", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    rows = [line.split() for line in lines if line.startswith(("lora ", "full "))]
-    assert [row[:2] for row in rows] == [["lora", "baseline"], ["lora", "jsontune"], ["full", "baseline"],
-                                         ["full", "jsontune"]]
+    rows = [line.split() for line in lines if line.startswith(("lora ", "complete "))]
+    assert [row[:2] for row in rows] == [["lora", "baseline"], ["lora", "jsontune"], ["complete", "baseline"],
+                                         ["complete", "jsontune"]]
     for row in rows:
         examples, tokens, rss, loss = float(row[2]), float(row[3]), float(row[4]), float(row[7])
         assert examples > 0 and tokens > examples and rss > 300 and 0 < loss < 20
-    assert re.fullmatch(r"speedup lora: \d+\.\d\d", lines[-2]) and re.fullmatch(r"speedup full: \d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"speedup lora: \d+\.\d\d", lines[-2])
+    assert re.fullmatch(r"speedup complete: \d+\.\d\d", lines[-1])

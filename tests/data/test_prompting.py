@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from jsontune.prompting import PromptConfig, choose_prompt_config, compact_json, render_prompt, tokenize_example
+from jsontune.data.prompting import PromptConfig, choose_prompt_config, compact_json, render_prompt, tokenize_example
 
 RECORD = {"id": "r", "prompt": "Please create a JSON object from the following: 'Ana bought 2 pens.'",
           "reference": {"order": {"customer": "Ana", "items": [{"type": "pen", "quantity": 2}]}},
@@ -45,7 +45,7 @@ def test_label_mask_trains_only_the_answer_and_its_end_token(tokenizer):
 def test_padding_never_masks_the_real_end_token(tokenizer, make_recipe):
     """pad == EOS here: labels must come from positions, so the answer's EOS keeps its label (GUIDE 5.3)."""
     from jsontune.recipe import load_recipe
-    from jsontune.training import build_trainer
+    from jsontune.training.train import build_trainer
 
     assert tokenizer.pad_token_id == tokenizer.eos_token_id
     trainer, config, splits = build_trainer(load_recipe(make_recipe(use_peft=False)))

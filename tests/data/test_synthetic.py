@@ -13,8 +13,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from jsontune.data import read_jsonl, write_jsonl
-from jsontune.synthetic import (
+from jsontune.data.contract import read_jsonl, write_jsonl
+from jsontune.data.synthetic import (
     DATASET_FILENAME,
     DEFAULT_PER_DOMAIN,
     DEFAULT_SEED,
@@ -25,8 +25,9 @@ from jsontune.synthetic import (
     generate_records,
     write_dataset,
 )
+from tests import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO
 SHIPPED_DIR = REPO_ROOT / "data" / "synthetic"
 SWITCHES = [f.name for f in dataclasses.fields(Augmentation)]
 

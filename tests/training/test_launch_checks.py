@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from jsontune.launch_checks import LaunchError, check_labels_end_with_stop, check_launch
 from jsontune.recipe import load_recipe
+from jsontune.training.launch_checks import LaunchError, check_labels_end_with_stop, check_launch
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ZERO3 = REPO / "accelerate_configs/deepspeed/zero3.json"
 
 
@@ -87,11 +87,11 @@ def test_wrapped_packing_is_refused_and_bfd_passes(make_recipe):
 
 def test_a_collator_that_masks_pad_ids_while_pad_is_eos_is_caught(tokenizer):
     """transformers' causal-LM collator sets every pad id's label to -100: with pad == EOS that is the stop token."""
-    from conftest import TINY_RECORDS
     from transformers import DataCollatorForLanguageModeling
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling as TrlCollator
 
-    from jsontune.prompting import choose_prompt_config, end_of_turn_id, tokenize_example
+    from jsontune.data.prompting import choose_prompt_config, end_of_turn_id, tokenize_example
+    from tests.conftest import TINY_RECORDS
 
     stop = end_of_turn_id(tokenizer)
     assert tokenizer.pad_token_id == tokenizer.eos_token_id == stop  # the embedded model's own setup
@@ -110,7 +110,7 @@ def test_a_collator_that_masks_pad_ids_while_pad_is_eos_is_caught(tokenizer):
 
 @pytest.mark.slow
 def test_rows_truncated_before_their_stop_token_are_refused(make_recipe):
-    from jsontune.training import build_trainer
+    from jsontune.training.train import build_trainer
 
     with pytest.raises(LaunchError, match="do not end their labels with the stop token '<\\|im_end\\|>'.*max_length"):
         build_trainer(load_recipe(make_recipe(), ["--max_length", "40"]))
