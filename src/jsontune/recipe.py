@@ -299,7 +299,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
             message = _unknown_key_message(key, TRL_KEYS, JSONTUNE_KEYS, f"in the '{JSONTUNE_SECTION}:' section")
             problems.append(f"{path}:{key_lines.get(key, '?')}: {message}")
     unknown = [key for key in section if key not in JSONTUNE_KEYS]
-    retired = retired_key_hints() if unknown else {}
+    try:
+        retired = retired_key_hints() if unknown else {}
+    except SplitError as err:  # an installed builder that does not load: say so, with the keys in question
+        raise RecipeError(f"{path}: unknown key(s) {', '.join(unknown)} in the '{JSONTUNE_SECTION}:' section, and "
+                          f"the split builders cannot be listed: {err}") from None
     for key in unknown:
         if key in retired:
             message = f"'{key}' was replaced by a split option: write {retired[key]}"

@@ -12,7 +12,9 @@ import matplotlib.image
 import pytest
 
 from jsontune.evaluation import metrics, report
-from jsontune.evaluation.report import PANEL_TITLES, BenchmarkRun, mcnemar, paired_comparison, write_benchmark
+from jsontune.evaluation.report import PANEL_TITLES, BenchmarkRun, write_benchmark
+from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
+from jsontune.run_dir import BENCHMARK_PLOT_FILE
 
 MODELS = ("base", "complete", "lora")
 DECODINGS = ("greedy", "progressive")
@@ -131,7 +133,7 @@ def test_csv_shape_and_columns(written, runs):
     columns, rows = _read_csv(written["csv"])
     assert len(rows) == len(MODELS) * len(DECODINGS) * (len(DATASETS) + 1)
     assert columns[:4] == ["model", "decoding", "dataset", "n"]
-    for name in (*metrics.METRIC_NAMES, *metrics.SLOT_METRIC_NAMES):
+    for name in (*metrics.METRIC_NAMES, *SLOT_METRIC_NAMES):
         assert {name, f"{name}_ci_low", f"{name}_ci_high"} <= set(columns)
     for name in ("latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
                  "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
@@ -166,7 +168,7 @@ def test_csv_dataset_row_is_aggregate_of_its_rows(written, runs):
         expected = metrics.aggregate(subset)
         (row,) = [r for r in rows if (r["model"], r["decoding"], r["dataset"]) == (run.model, run.decoding, dataset)]
         assert int(row["n"]) == expected["n"] == 6
-        for name in (*metrics.METRIC_NAMES, *metrics.SLOT_METRIC_NAMES):
+        for name in (*metrics.METRIC_NAMES, *SLOT_METRIC_NAMES):
             assert _same(row[name], expected.get(name))
             interval = expected["ci"].get(name) or [None, None]
             assert _same(row[f"{name}_ci_low"], interval[0]) and _same(row[f"{name}_ci_high"], interval[1])
@@ -184,70 +186,6 @@ def test_csv_floats_written_plainly(written):
     assert "None" not in text and "nan" not in text
     _, rows = _read_csv(written["csv"])
     assert rows[0]["model_size_mb"] == "538.1"
-
-
-# ------------------------------------------------------------------------------------------------ paired tests
-
-
-def _pairs(a_values, b_values, key="quality_score"):
-    rows_a = [{"id": i, key: v} for i, v in enumerate(a_values)]
-    rows_b = [{"id": i, key: v} for i, v in enumerate(b_values)]
-    return rows_a, rows_b
-
-
-def test_paired_comparison_hand_computed():
-    rows_a, rows_b = _pairs([0.0, 0.5, 0.25, 0.0], [0.5, 0.5, 0.75, 1.0])  # differences b - a: 0.5, 0, 0.5, 1
-    result = paired_comparison(rows_a, rows_b, "quality_score")
-    assert result["n"] == 4
-    assert result["mean_difference"] == pytest.approx(0.5)
-    low, high = result["ci"]
-    assert 0.0 <= low <= 0.5 <= high <= 1.0  # resampled means of these differences stay within [0, 1]
-    # Zero dropped, three positive differences: the exact two-sided p is 2 * (1/2)**3.
-    assert result["p_value"] == pytest.approx(0.25)
-    assert result["test"] == "wilcoxon signed-rank"
-
-
-def test_paired_comparison_exact_case_and_sign():
-    rows_a, rows_b = _pairs([0.0] * 5, [0.1, 0.2, 0.3, 0.4, 0.5])
-    up = paired_comparison(rows_a, rows_b, "quality_score")
-    down = paired_comparison(rows_b, rows_a, "quality_score")
-    # Five positive, distinct differences: exact two-sided p = 2 / 2**5.
-    assert up["p_value"] == pytest.approx(0.0625) == down["p_value"]
-    assert up["mean_difference"] == pytest.approx(0.3) == -down["mean_difference"]
-    assert up["ci"][0] > 0 and down["ci"][1] < 0
-    assert up["ci"] == pytest.approx([-down["ci"][1], -down["ci"][0]])
-
-
-def test_paired_comparison_matches_by_id_and_skips_unmatched():
-    rows_a = [{"id": "x", "field_f1": 0.0}, {"id": "y", "field_f1": 1.0}, {"id": "only-a", "field_f1": 0.0}]
-    rows_b = [{"id": "y", "field_f1": 1.0}, {"id": "x", "field_f1": 0.5}, {"id": "only-b", "field_f1": 1.0},
-              {"id": "z", "field_f1": None}]
-    result = paired_comparison(rows_a, rows_b, "field_f1")
-    assert result["n"] == 2 and result["mean_difference"] == pytest.approx(0.25)
-
-
-def test_paired_comparison_all_equal_is_p_one_without_warnings(recwarn):
-    rows_a, rows_b = _pairs([0.2, 0.4, 0.6], [0.2, 0.4, 0.6])
-    result = paired_comparison(rows_a, rows_b, "quality_score")
-    assert result["p_value"] == 1.0 and result["mean_difference"] == 0.0 and result["ci"] == [0.0, 0.0]
-    assert "all differences zero" in result["test"]
-    assert len(recwarn) == 0
-
-
-def test_paired_comparison_no_pairs():
-    result = paired_comparison([{"id": 1, "field_f1": 1.0}], [{"id": 2, "field_f1": 1.0}], "field_f1")
-    assert result["n"] == 0 and result["p_value"] is None
-
-
-def test_mcnemar_exact():
-    # 6 rows only b parses, 0 only a, 4 both: exact two-sided p = 2 * 0.5**6.
-    rows_a, rows_b = _pairs([False] * 6 + [True] * 4, [True] * 10, key="parse_ok")
-    result = mcnemar(rows_a, rows_b)
-    assert (result["n"], result["a_only"], result["b_only"]) == (10, 0, 6)
-    assert result["p_value"] == pytest.approx(0.03125)
-    assert result["mean_difference"] == pytest.approx(0.6)
-    assert mcnemar(rows_b, rows_a)["p_value"] == pytest.approx(0.03125)
-    assert mcnemar(rows_a, rows_a)["p_value"] == 1.0  # no discordant pairs
 
 
 # ------------------------------------------------------------------------------------------------ report.md
@@ -313,7 +251,7 @@ def test_failed_plot_leaves_nothing_behind(tmp_path, runs, monkeypatch):
 def test_failed_plot_keeps_the_previous_png(tmp_path, runs, monkeypatch):
     from matplotlib.figure import Figure
 
-    (tmp_path / report.PNG_FILE).write_bytes(b"previous")
+    (tmp_path / BENCHMARK_PLOT_FILE).write_bytes(b"previous")
 
     def broken_savefig(self, fname, **kwargs):
         Path(fname).write_bytes(b"partial")
@@ -321,9 +259,9 @@ def test_failed_plot_keeps_the_previous_png(tmp_path, runs, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", broken_savefig)
     with pytest.raises(RuntimeError):
-        report.write_plot(tmp_path / report.PNG_FILE, runs)
-    assert [p.name for p in tmp_path.iterdir()] == [report.PNG_FILE]
-    assert (tmp_path / report.PNG_FILE).read_bytes() == b"previous"
+        report.write_plot(tmp_path / BENCHMARK_PLOT_FILE, runs)
+    assert [p.name for p in tmp_path.iterdir()] == [BENCHMARK_PLOT_FILE]
+    assert (tmp_path / BENCHMARK_PLOT_FILE).read_bytes() == b"previous"
 
 
 def test_missing_values_are_not_drawn(tmp_path):

@@ -156,7 +156,11 @@ def split_builders() -> dict[str, SplitBuilder]:
     """Every known builder by name: the installed packages' entry points, then the registered ones."""
     found: dict[str, SplitBuilder] = {}
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        builder = entry.load()
+        try:
+            builder = entry.load()
+        except Exception as err:  # noqa: BLE001 - a broken plug-in is named, not a traceback from deep inside
+            raise SplitError(f"entry point {entry.name} = {entry.value} ({ENTRY_POINT_GROUP}) does not load: "
+                             f"{type(err).__name__}: {err}") from err
         if not isinstance(builder, SplitBuilder):
             raise SplitError(f"entry point {entry.name} = {entry.value} ({ENTRY_POINT_GROUP}) is not a SplitBuilder")
         found[builder.name] = builder

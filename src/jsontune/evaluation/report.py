@@ -14,8 +14,6 @@ Per-group figures come from `jsontune.evaluation.metrics.aggregate`; nothing her
 from __future__ import annotations
 
 import json
-import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from jsontune.evaluation import metrics as metrics_module
 from jsontune.evaluation.environment import collect_environment
+from jsontune.evaluation.significance import mcnemar, paired_comparison
 from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
 from jsontune.evaluation.tables import (
     MISSING,
@@ -40,10 +38,6 @@ from jsontune.evaluation.tables import (
 )
 from jsontune.files import atomic_write, write_text
 from jsontune.run_dir import BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE, BENCHMARK_PLOT_FILE, REPORT_FILE
-
-PNG_FILE = BENCHMARK_PLOT_FILE
-CSV_FILE = BENCHMARK_CSV_FILE
-METADATA_FILE = BENCHMARK_METADATA_FILE
 
 PANEL_TITLES = (
     "Validity: strict parse, parse, schema adherence",
@@ -216,62 +210,6 @@ def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
 # Paired tests
 
 
-def _matched(rows_a: list[dict], rows_b: list[dict], key: str) -> list[tuple[Any, Any]]:
-    """(a[key], b[key]) for the row ids present in both, in rows_a's order; pairs with a missing value are dropped."""
-    by_id = {row["id"]: row for row in rows_b if "id" in row}
-    pairs = []
-    for row in rows_a:
-        other = by_id.get(row.get("id"))
-        if other is None or row.get(key) is None or other.get(key) is None:
-            continue
-        pairs.append((row[key], other[key]))
-    return pairs
-
-
-def paired_comparison(rows_a: list[dict], rows_b: list[dict], key: str, seed: int = 0) -> dict[str, Any]:
-    """Compare a per-row score of two models on the same rows (matched by id); differences are b − a.
-
-    Returns {"n", "mean_difference", "ci", "p_value", "test"}: the mean difference, its paired
-    bootstrap 95% CI (matched pairs resampled) and the two-sided Wilcoxon signed-rank p-value (zero
-    differences dropped, scipy's default). When every difference is zero, p is 1.0 and "test" says so.
-    """
-    differences = [float(b) - float(a) for a, b in _matched(rows_a, rows_b, key)]
-    n = len(differences)
-    if n == 0:
-        return {"n": 0, "mean_difference": None, "ci": None, "p_value": None, "test": "not run: no matched pairs"}
-    mean = float(np.mean(differences))
-    if all(d == 0 for d in differences):
-        return {"n": n, "mean_difference": 0.0, "ci": [0.0, 0.0], "p_value": 1.0,
-                "test": "wilcoxon signed-rank (all differences zero)"}
-    # Resampling the differences resamples matched pairs: each difference is one pair.
-    ci = metrics_module.bootstrap_ci(differences, seed=seed)
-    with warnings.catch_warnings():
-        # Few non-zero differences: scipy warns that its normal approximation is rough; the p-value stands.
-        warnings.simplefilter("ignore", (RuntimeWarning, UserWarning))
-        p_value = float(stats.wilcoxon(differences).pvalue)
-    return {"n": n, "mean_difference": mean, "ci": [float(ci[0]), float(ci[1])] if ci is not None else None,
-            "p_value": p_value if math.isfinite(p_value) else None, "test": "wilcoxon signed-rank"}
-
-
-def mcnemar(rows_a: list[dict], rows_b: list[dict], key: str = "parse_ok") -> dict[str, Any]:
-    """Exact McNemar test of a per-row yes/no outcome of two models on the same rows (matched by id).
-
-    Returns {"n", "a_only", "b_only", "mean_difference" (rate of b − rate of a), "p_value", "test"}; the
-    p-value is the two-sided binomial test of the discordant pairs against 1/2 (1.0 when there are none).
-    """
-    pairs = [(bool(a), bool(b)) for a, b in _matched(rows_a, rows_b, key)]
-    n = len(pairs)
-    a_only = sum(a and not b for a, b in pairs)
-    b_only = sum(b and not a for a, b in pairs)
-    if n == 0:
-        return {"n": 0, "a_only": 0, "b_only": 0, "mean_difference": None, "p_value": None,
-                "test": "not run: no matched pairs"}
-    discordant = a_only + b_only
-    p_value = 1.0 if discordant == 0 else float(stats.binomtest(b_only, discordant, 0.5).pvalue)
-    return {"n": n, "a_only": a_only, "b_only": b_only, "mean_difference": (b_only - a_only) / n,
-            "p_value": p_value, "test": "exact McNemar (binomial test of discordant pairs)"}
-
-
 def _verdict(p_value: float | None) -> str:
     if p_value is None:
         return "no p-value"
@@ -388,11 +326,12 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     lines += ["## Per dataset", "", *table, ""]
 
     lines += _training_vs_decoding(runs)
-    lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({PNG_FILE})", ""]
+    lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({BENCHMARK_PLOT_FILE})", ""]
     section, _ = complete_vs_lora(runs, seed=seed)
     lines += section
-    lines += ["## Files", "", f"- [{CSV_FILE}]({CSV_FILE}): every figure above, per model × decoding × dataset",
-              f"- [{METADATA_FILE}]({METADATA_FILE}): recipes, seeds, data hashes, package versions, hardware", ""]
+    csv_file, metadata_file = BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE
+    lines += ["## Files", "", f"- [{csv_file}]({csv_file}): every figure above, per model × decoding × dataset",
+              f"- [{metadata_file}]({metadata_file}): recipes, seeds, data hashes, package versions, hardware", ""]
     return "\n".join(lines)
 
 
@@ -604,7 +543,8 @@ def write_benchmark(out_dir: Path, runs: list[BenchmarkRun], context: dict) -> d
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"png": out_dir / PNG_FILE, "csv": out_dir / CSV_FILE, "metadata": out_dir / METADATA_FILE,
+    paths = {"png": out_dir / BENCHMARK_PLOT_FILE, "csv": out_dir / BENCHMARK_CSV_FILE,
+             "metadata": out_dir / BENCHMARK_METADATA_FILE,
              "report": out_dir / REPORT_FILE}
     seed = context.get("seed", 0) if isinstance(context.get("seed", 0), int) else 0
     table = benchmark_table(runs)

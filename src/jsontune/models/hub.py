@@ -147,7 +147,7 @@ def _copy(source: Path, dest: Path, names: tuple[str, ...]) -> None:
 def read_benchmark(path: str | Path, model_name: str) -> tuple[list[dict], Path | None]:
     """Benchmark rows for the card, and the plot beside them if any.
 
-    `path`: a report folder or its {BENCHMARK_CSV_FILE} (the rows of `model_name` and of the base model,
+    `path`: a report folder or its benchmark CSV (the rows of `model_name` and of the base model,
     over all datasets), or a `jsontune eval` metrics.json (one row).
     """
     path = Path(path)
