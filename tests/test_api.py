@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from jsontune import InvalidJSON, api, generate_json, generate_json_lora
@@ -26,8 +28,9 @@ def test_an_answer_that_cannot_be_json_gives_invalid_json(make_recipe):
 
 def test_valid_and_invalid_answers(monkeypatch):
     answers = {"ok": '```json\n{"name": "Bob", "empty": {}}\n```', "schema": '{"nom": "Bob"}', "junk": "Sorry!"}
-    monkeypatch.setattr(api, "_load", lambda path, adapter: (None, None, None))
-    monkeypatch.setattr(api, "choose_prompt_config", lambda tokenizer: None)
+    source = SimpleNamespace(context_length=lambda: None, config=None)
+    monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, None))
+    monkeypatch.setattr(api, "_weights", lambda source: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
 
     def fake_decode(model, tokenizer, prompts, schemas, config, **kwargs):

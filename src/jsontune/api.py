@@ -8,6 +8,10 @@ Both return the parsed JSON value. When no valid JSON comes out (after progressi
 default), they return an `InvalidJSON`: a falsy value that carries the raw text and the reason, so
 `if not result:` tells the two apart even when the JSON itself is falsy (`{}`, `[]`): check with
 `isinstance(result, InvalidJSON)` there. Models stay loaded between calls (the two most recent).
+
+A bad input raises a `jsontune.errors.JsontuneError` before the model loads: an empty prompt, a token
+budget below 1, a schema that is not a JSON Schema (or, constrained, one that does not compile), a model
+path that holds no model, or a prompt that does not fit the model's context beside the token budget.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsontune.data.prompting import choose_prompt_config, prompt_ids
-from jsontune.decoding.constrained import GrammarError
+from jsontune.data.prompting import choose_prompt_config, end_of_turn_id, prompt_ids
+from jsontune.data.schemas import checked_schema
+from jsontune.decoding.budget import check_prompts_fit, check_settings
+from jsontune.decoding.constrained import GrammarError, compile_error
 from jsontune.decoding.defaults import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURES
 from jsontune.decoding.repair import recover_json
 from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
-from jsontune.models.loading import load_for_inference
+from jsontune.errors import JsontuneError
+from jsontune.models.loading import ModelSource, load_weights, model_source
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,16 @@ class InvalidJSON:
 
 
 @lru_cache(maxsize=2)
-def _load(model_path: str, adapter: str | None):
-    return load_for_inference(model_path, adapter)
+def _source(model_path: str, adapter: str | None):
+    """(checked source, tokenizer, prompt settings) of a model: everything but its weights."""
+    source = model_source(model_path, adapter)
+    tokenizer = source.tokenizer()
+    return source, tokenizer, source.prompt_config() or choose_prompt_config(tokenizer)
+
+
+@lru_cache(maxsize=2)
+def _weights(source: ModelSource):
+    return load_weights(source)
 
 
 def generate_json(
@@ -62,15 +77,27 @@ def generate_json(
     without one) and raises `GrammarError` when the backend cannot compile the schema. A
     `DecodingConfig` sets every option (e.g. the grammar backend and the bounds).
     """
-    model, tokenizer, saved_config = _load(str(model_path), str(adapter) if adapter else None)
-    config = saved_config or choose_prompt_config(tokenizer)
-    record = {"prompt": prompt, "schema": schema}
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise JsontuneError("the prompt is empty: give the text to turn into JSON")
+    check_settings(1, max_new_tokens)
+    if schema is not None:
+        checked_schema(schema, "the schema")
     if isinstance(decoding, DecodingConfig):
         decoding_config = decoding
     else:
         decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
-    [tries] = decode(model, tokenizer, [prompt_ids(tokenizer, record, config)], [schema], decoding_config,
-                     max_new_tokens=max_new_tokens, batch_size=1, progress=False)
+    source, tokenizer, config = _source(str(model_path), str(adapter) if adapter else None)
+    record = {"prompt": prompt, "schema": schema}
+    ids = prompt_ids(tokenizer, record, config)
+    check_prompts_fit([ids], [record], source.context_length(), max_new_tokens)
+    if decoding_config.mode == "constrained" and schema is not None:
+        vocab_size = getattr(source.config, "vocab_size", None) or len(tokenizer)
+        error = compile_error(schema, tokenizer, vocab_size, decoding_config.backend, decoding_config.bounds,
+                              end_of_turn_id(tokenizer))
+        if error is not None:
+            raise GrammarError(error)
+    [tries] = decode(_weights(source), tokenizer, [ids], [schema], decoding_config, max_new_tokens=max_new_tokens,
+                     batch_size=1, progress=False)
     answer = tries[-1]
     if answer.grammar_error:
         raise GrammarError(answer.grammar_error)

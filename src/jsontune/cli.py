@@ -3,15 +3,22 @@
 The defaults shown in `--help` are the library's own (decoding, bounds, budgets), taken from the modules
 that define them, so the command line and the Python API cannot drift apart. Imports of the heavy
 modules happen inside each command, so `jsontune --help` stays quick.
+
+A user's mistake (a `jsontune.errors.JsontuneError`, raised by the checks before any work) is printed as
+`error: ...` and exits 2; `jsontune --debug COMMAND` or JSONTUNE_DEBUG=1 prints its traceback too. Every
+message and log line passes through `jsontune.models.credentials.redact`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from jsontune.decoding.constrained.bounds import Bounds
 from jsontune.decoding.defaults import (
@@ -21,23 +28,54 @@ from jsontune.decoding.defaults import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_TEMPERATURES,
 )
+from jsontune.errors import EXIT_CODE, JsontuneError
 from jsontune.models.base_model import DEFAULT_EMBEDDED
+from jsontune.models.credentials import RedactingFilter, redact
 
-app = typer.Typer(help="Fine-tune causal language models to write JSON, and benchmark what they write.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+DEBUG_VARIABLE = "JSONTUNE_DEBUG"
+
+
+class _Commands(TyperGroup):
+    """The command group that turns a user error, from any command, into one message and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except JsontuneError as err:
+            if (ctx.obj or {}).get("debug") or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+                typer.echo(redact(traceback.format_exc()), err=True)
+            typer.secho(f"error: {redact(str(err))}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=EXIT_CODE) from None
+
+
+app = typer.Typer(cls=_Commands, help="Fine-tune causal language models to write JSON, and benchmark what they "
+                                      "write.", no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False)
 data_app = typer.Typer(help="Check, generate and convert datasets in the jsontune JSONL contract.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help=f"Print the traceback of an error too (also: "
+                                                      f"{DEBUG_VARIABLE}=1, e.g. for scripts/*.py)."),
+) -> None:
+    """Fine-tune causal language models to write JSON, and benchmark what they write."""
+    ctx.obj = {"debug": debug}
+
+
 def _setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+    raise JsontuneError(message)
 
 
 # jsontune says "complete" (the original experiment's "complete fine-tuning") where it once also said "full".
@@ -63,17 +101,12 @@ def train(
     Keys are TRL's SFTConfig and ModelConfig names plus the recipe's jsontune section (data_files,
     test_fraction, system_prompt, ...). Works alone or under `accelerate launch`.
     """
-    from jsontune.models.hub import HubError
-    from jsontune.recipe import RecipeError, load_recipe
-    from jsontune.training.launch_checks import LaunchError
+    from jsontune.recipe import load_recipe
     from jsontune.training.train import train as run_training
 
     _setup_logging()
-    try:
-        loaded = load_recipe(recipe, list(ctx.args))
-        figures = run_training(loaded)
-    except (RecipeError, LaunchError, HubError, FileNotFoundError) as err:
-        _fail(str(err))
+    loaded = load_recipe(recipe, list(ctx.args))
+    figures = run_training(loaded)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
@@ -93,13 +126,10 @@ def merge(
 ) -> None:
     """Merge a LoRA adapter into its base model and save a standalone model (with tokenizer and prompt
     settings), usable by `jsontune eval`, `jsontune generate` and `generate_json` without peft."""
-    from jsontune.models.merge import MergeError, merge_adapter
+    from jsontune.models.merge import merge_adapter
 
     _setup_logging()
-    try:
-        typer.echo(merge_adapter(adapter, out, base, overwrite))
-    except MergeError as err:
-        _fail(str(err))
+    typer.echo(merge_adapter(adapter, out, base, overwrite))
 
 
 @app.command()
@@ -122,15 +152,10 @@ def push(
 
     The token comes from HF_TOKEN or `hf auth login`; it is never printed, logged or written.
     """
-    from jsontune.models.hub import HubError, push_run
-    from jsontune.models.merge import MergeError
-    from jsontune.run_dir import RunDirError
+    from jsontune.models.hub import push_run
 
     _setup_logging()
-    try:
-        result = push_run(run_dir, repo_id, merged, private, dry_run, stage_dir, benchmark)
-    except (HubError, MergeError, RunDirError) as err:
-        _fail(str(err))
+    result = push_run(run_dir, repo_id, merged, private, dry_run, stage_dir, benchmark)
     typer.echo(f"{'staged (dry run, nothing uploaded)' if dry_run else 'uploaded'}: {result.staged}")
     for name in result.files:
         typer.echo(f"  {name}")
@@ -186,49 +211,49 @@ def evaluate(
     model: str = typer.Option(..., help="Model directory (standalone model or LoRA adapter) or embedded model "
                                         "name."),
     data: Path = typer.Option(..., help="Contract JSONL file to evaluate on."),
-    out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json."),
+    out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json (one that holds "
+                                       "another evaluation needs --overwrite)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the evaluation OUT holds (its files are "
+                                                              "removed before generating)."),
     adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on --model."),
     recipe: Path | None = typer.Option(None, help="Recipe whose prompt settings to use for a model "
                                                      "jsontune did not train (e.g. the base model)."),
     decoding: str = typer.Option("greedy", help=DECODING_HELP),
     temperatures: str = typer.Option(DEFAULT_SCHEDULE, help=TEMPERATURES_HELP),
-    max_attempts: int | None = typer.Option(None, help="Progressive: answers per row at most, the greedy one "
-                                                          "included (default: 1 + the temperatures)."),
+    max_attempts: int | None = typer.Option(None, min=1, help="Progressive: answers per row at most, the greedy "
+                                                              "one included (default: 1 + the temperatures)."),
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
-    limit: int | None = typer.Option(None, help="Evaluate only the first N records."),
-    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Generation batch size."),
-    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, help="Token budget of one answer."),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N records."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help="Generation batch size."),
+    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
 ) -> None:
     """Generate answers for a JSONL file and score them: validity, schema adherence, field F1, similarity.
 
     Writes OUT/predictions.jsonl (every record with its answer, parsed JSON, attempts, latency and
     metrics) and OUT/metrics.json (aggregates with 95% bootstrap intervals, latency, memory, size).
+    Arguments, paths, the data (and the schemas in it) and each prompt's length are checked before the
+    model loads; a prompt that does not fit the model's context beside the token budget is refused.
     """
-    from jsontune.data.contract import DataError, dataset_label, read_jsonl
+    from jsontune.data.contract import dataset_label, read_jsonl
     from jsontune.evaluation.evaluate import evaluate_model
-    from jsontune.models.base_model import resolve_model_name
-    from jsontune.models.loading import load_tokenizer
-    from jsontune.recipe import RecipeError, load_recipe
+    from jsontune.models.loading import model_source
+    from jsontune.recipe import load_recipe
+    from jsontune.run_dir import check_evaluation_folder
 
     _setup_logging()
     config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds)
-    if limit is not None and limit < 1:
-        _fail("--limit must be at least 1")
-    try:
-        records, _ = read_jsonl(data)
-        prompt_config = None
-        if recipe is not None:
-            loaded = load_recipe(recipe)
-            prompt_config = loaded.prompt_config(load_tokenizer(resolve_model_name(model)))
-        model_path = resolve_model_name(model)
-    except (DataError, FileNotFoundError, RecipeError) as err:
-        _fail(str(err))
+    check_evaluation_folder(out, overwrite)
+    loaded = load_recipe(recipe) if recipe is not None else None
+    source = model_source(model, adapter)
+    records, _ = read_jsonl(data)
+    prompt_config = loaded.prompt_config(source.tokenizer()) if loaded is not None else None
     records = records[:limit]
+    model_path = source.adapter if adapter is None and source.adapter else source.base  # an adapter folder: itself
     metrics = evaluate_model(model_path, records, out, adapter=adapter, prompt_config=prompt_config,
                              batch_size=batch_size, max_new_tokens=max_new_tokens, decoding=config,
-                             datasets=[dataset_label(r, data) for r in records])
+                             datasets=[dataset_label(r, data) for r in records], overwrite=overwrite)
     typer.echo(summary_line(metrics) + f" -> {out}")
 
 
@@ -244,29 +269,32 @@ def generate(
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
-    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, help="Token budget of the answer."),
+    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of the answer."),
 ) -> None:
-    """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid."""
+    """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid.
+
+    The prompt, the schema (a JSON Schema that compiles, when constrained), the model's paths and the
+    prompt's length are checked before the model loads.
+    """
     import json
 
     from jsontune.api import InvalidJSON, generate_json
+    from jsontune.data.schemas import checked_schema
     from jsontune.decoding.constrained import GrammarError
-    from jsontune.models.base_model import resolve_model_name
 
     config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds)
     text = sys.stdin.read() if prompt == "-" else prompt
+    if not text.strip():
+        _fail("the prompt is empty: give the text to turn into JSON" + (" on stdin" if prompt == "-" else ""))
     schema_value = None
     if schema is not None:
         try:
-            schema_value = json.loads(schema.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            _fail(f"{schema}: {err}")
+            schema_value = json.loads(schema.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            _fail(f"{schema}: cannot read the schema: {err}")
+        checked_schema(schema_value, str(schema))
     try:
-        model_path = resolve_model_name(model)
-    except FileNotFoundError as err:
-        _fail(str(err))
-    try:
-        result = generate_json(text, model_path=model_path, adapter=adapter, schema=schema_value, decoding=config,
+        result = generate_json(text, model_path=model, adapter=adapter, schema=schema_value, decoding=config,
                                max_new_tokens=max_new_tokens)
     except GrammarError as err:
         _fail(f"{schema}: {err}")
@@ -379,15 +407,10 @@ def experiment(
     A skipped model that was trained before (its output_dir exists) is still evaluated.
     """
     from jsontune.benchmarks.experiment import run_experiment
-    from jsontune.recipe import RecipeError
 
     _refuse_renamed(full_recipe=full_recipe)
     _setup_logging()
-    try:
-        run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset,
-                       debug)
-    except (RecipeError, FileNotFoundError) as err:
-        _fail(str(err))
+    run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug)
 
 
 def _sizes(text: str, option: str) -> list[str]:
@@ -431,7 +454,6 @@ def snips_benchmark(
     e.g. --num_train_epochs 5.
     """
     from jsontune.benchmarks.snips.benchmark import run_snips_benchmark
-    from jsontune.recipe import RecipeError
 
     _refuse_renamed(full_recipe=full_recipe, full_sizes=full_sizes)
     _setup_logging()
@@ -440,7 +462,7 @@ def snips_benchmark(
                             _sizes(complete_sizes, "--complete-sizes"),
                             [m.strip() for m in modes.split(",") if m.strip()], split, out, models_dir, list(ctx.args),
                             fresh, limit)
-    except (RecipeError, FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
+    except (FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
         _fail(str(err))
 
 
@@ -448,14 +470,15 @@ def snips_benchmark(
 def data_check(
     files: list[Path] = typer.Argument(..., help="Contract JSONL files."),
 ) -> None:
-    """Validate files against the data contract; list every bad row as file:line: reason. Exit 1 if any."""
-    from jsontune.data.contract import read_jsonl
+    """Validate files against the data contract; list every bad row as file:line: reason. Exit 1 if any, or if
+    a file is missing or holds no rows."""
+    from jsontune.data.contract import DataError, read_jsonl
 
     bad = 0
     for path in files:
         try:
             records, report = read_jsonl(path, on_bad_rows="skip")
-        except FileNotFoundError as err:
+        except (FileNotFoundError, DataError) as err:
             typer.echo(str(err), err=True)
             bad += 1
             continue

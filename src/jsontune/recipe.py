@@ -14,6 +14,7 @@ import enum
 import importlib.util
 import json
 import logging
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -38,8 +39,10 @@ from jsontune.decoding.defaults import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_TEMPERATURES,
 )
+from jsontune.errors import JsontuneError, MissingFileError
 from jsontune.files import write_text
 from jsontune.models.base_model import EMBEDDED_MODELS
+from jsontune.models.credentials import is_secret_key, redact, secret_in
 from jsontune.models.hub import is_hub_id
 from jsontune.run_dir import RECIPE_FILE
 
@@ -142,12 +145,20 @@ class JsontuneArguments:
     )
 
 
-class RecipeError(ValueError):
+class RecipeError(JsontuneError):
     """A recipe or its overrides are wrong."""
 
 
+class MissingRecipeError(RecipeError, MissingFileError):
+    """The recipe path names no file."""
+
+
 class _RecipeParser(TrlParser):
-    """TrlParser that raises instead of printing usage and exiting."""
+    """TrlParser that raises instead of printing usage and exiting, and takes option names whole: argparse's
+    prefix matching would let `--hub_tok` through as `--hub_token`, past the check that keeps tokens out."""
+
+    def __init__(self, dataclass_types):
+        super().__init__(dataclass_types, allow_abbrev=False)
 
     def error(self, message: str):  # argparse calls this on every parse problem
         raise RecipeError(message)
@@ -223,6 +234,25 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def _repeated_keys(node: yaml.Node, path: Path) -> list[str]:
+    """'file:line: key is set twice' for every key a mapping (at any depth) repeats: YAML keeps the last one
+    without a word, so a recipe that sets a value twice would silently run with the one the reader missed."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.value in first:
+                problems.append(f"{path}:{line}: '{key_node.value}' is set twice (first at line "
+                                f"{first[key_node.value]}); YAML would keep this one silently: delete one")
+            first.setdefault(key_node.value, line)
+            problems += _repeated_keys(value_node, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            problems += _repeated_keys(item, path)
+    return problems
+
+
 def _unknown_key_message(key: str, known: set[str], other: set[str], other_where: str) -> str:
     if key in other:
         return f"unknown key '{key}' here: it belongs {other_where}"
@@ -247,23 +277,74 @@ def _to_tokens(key: str, value: Any) -> list[str]:
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    if path.is_dir():
+        raise MissingRecipeError(f"{path}: is a folder, not a recipe file (a YAML file such as recipes/lora.yaml)")
     if not path.is_file():
-        raise RecipeError(f"{path}: no such recipe file")
-    text = path.read_text(encoding="utf-8")
+        raise MissingRecipeError(f"{path}: no such recipe file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise RecipeError(f"{path}:{line}: not UTF-8 (byte {err.start}: {err.reason}); save the recipe as "
+                          "UTF-8") from None
     try:
         data = yaml.safe_load(text)
         key_lines = _key_lines(text)
+        repeated = _repeated_keys(yaml.compose(text), path) if isinstance(data, dict) else []
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RecipeError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from err
+        raise RecipeError(_yaml_error_message(path, err)) from None
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe must be a YAML mapping of keys to values")
+    if repeated:
+        raise RecipeError("\n".join(repeated))
     return data, key_lines
+
+
+def _yaml_error_message(path: Path, err: yaml.YAMLError) -> str:
+    """file:line of a YAML error where the mistake starts: the scanner's context (the key that lacks its
+    colon, the bracket left open) when it has one, since the problem mark is where it gave up, a line later."""
+    problem, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
+    mark = context or problem
+    where = f"{path}:{mark.line + 1}" if mark else str(path)
+    detail = getattr(err, "problem", None) or str(err)
+    if context is not None and getattr(err, "context", None):
+        detail += f" ({err.context}" + (f", up to line {problem.line + 1})" if problem else ")")
+    return f"{where}: invalid YAML: {detail}"
 
 
 def _override_keys(overrides: list[str]) -> list[str]:
     return [token[2:].split("=", 1)[0] for token in overrides if token.startswith("--")]
+
+
+def _refuse_secrets(path: Path, key_lines: dict[str, int], data: dict[str, Any], section: dict[str, Any],
+                    overrides: list[str]) -> None:
+    """A recipe or an override that carries a credential stops here, named by where, never by value.
+
+    The run would save it (recipe.yaml, training_args.bin); the refusal covers every key through which the
+    libraries take a token (`jsontune.models.credentials.SECRET_KEYS`, at any depth, e.g. model_init_kwargs.token),
+    every spelling of the option (dashes, `=`, prefixes), and any value shaped like a token.
+    """
+    hint = "a token does not belong in a recipe or an override; set HF_TOKEN or run `hf auth login`"
+    known = TRL_KEYS | JSONTUNE_KEYS
+    for key, value in [*data.items(), *((f"{JSONTUNE_SECTION}.{k}", v) for k, v in section.items())]:
+        found = key if is_secret_key(key.split(".")[-1], known) else secret_in(value, key)
+        if found:
+            raise RecipeError(f"{path}:{key_lines.get(key, '?')}: {found}: {hint}")
+    for position, token in enumerate(overrides):
+        if token.startswith("--") and is_secret_key(token, known):
+            raise RecipeError(f"the command line: {token.split('=', 1)[0]}: {hint}")
+        value = token.partition("=")[2] if token.startswith("--") else token
+        if secret_in(value) or secret_in(_json_or_none(value)):
+            flag = next((t for t in reversed(overrides[:position + 1]) if t.startswith("--")), "an override")
+            raise RecipeError(f"the command line: the value of {flag.split('=', 1)[0]} carries a credential: {hint}")
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _device_tokens(user_keys: set[str]) -> list[str]:
@@ -312,13 +393,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         problems.append(f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{key}', '?')}: {message}")
     if problems:
         raise RecipeError("\n".join(problems))
+    _refuse_secrets(path, key_lines, data, section, overrides)
     split, split_where, overrides = _split_setting(path, key_lines, section, overrides)
-
-    secret_where = (f"{path}:{key_lines['hub_token']}" if "hub_token" in data
-                    else "the command line" if "hub_token" in _override_keys(overrides) else None)
-    if secret_where:  # a recipe is saved with the run (recipe.yaml, training_args.bin), and so would the token
-        raise RecipeError(f"{secret_where}: hub_token does not belong in a recipe or an override; set HF_TOKEN or "
-                          "run `hf auth login`")
 
     parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
     recipe_tokens: list[str] = []
@@ -332,13 +408,13 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     try:  # the recipe alone first, so that its errors blame the recipe
         parser.parse_args_into_dataclasses(args=[*recipe_tokens, *_device_tokens(set(recipe_keys))])
     except (RecipeError, ValueError) as err:
-        raise RecipeError(f"{path}: {err}") from err
+        raise RecipeError(f"{_where_in_recipe(path, key_lines, str(err))}: {err}") from None
     try:
         training, model, jsontune = parser.parse_args_into_dataclasses(
             args=[*recipe_tokens, *overrides, *_device_tokens(set(user_keys))]
         )
     except (RecipeError, ValueError) as err:
-        raise RecipeError(f"{path} with overrides {' '.join(overrides)}: {err}") from err
+        raise RecipeError(redact(f"{path} with overrides {' '.join(overrides)}: {err}")) from None
 
     if model.model_name_or_path is None:
         raise RecipeError(f"{path}: 'model_name_or_path' is required (a path, a Hub id or {sorted(EMBEDDED_MODELS)})")
@@ -369,6 +445,16 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if model.use_peft and training.ddp_find_unused_parameters is None:
         training.ddp_find_unused_parameters = False  # LoRA + DDP: frozen base weights are "unused" by design
     return Recipe(path=path, training=training, model=model, jsontune=jsontune, set_keys=user_keys)
+
+
+def _where_in_recipe(path: Path, key_lines: dict[str, int], message: str) -> str:
+    """file:line of the key an argparse message names ("argument --learning_rate: invalid float value")."""
+    for flag in re.findall(r"--([A-Za-z_][\w-]*)", message):
+        key = flag.replace("-", "_")
+        line = key_lines.get(key) or key_lines.get(f"{JSONTUNE_SECTION}.{key}")
+        if line:
+            return f"{path}:{line}"
+    return str(path)
 
 
 def _split_setting(path: Path, key_lines: dict[str, int], section: dict[str, Any], overrides: list[str]

@@ -4,7 +4,9 @@
   jsontune's own files, which say how the model was made and must be prompted: the resolved recipe
   (`recipe.yaml`), the prompt settings (`jsontune_prompt.json`) and the training figures
   (`train_results.json`). A LoRA run holds an adapter (`adapter_config.json`) instead of a whole model.
-- An evaluation folder (`jsontune eval --out`) holds `predictions.jsonl` and `metrics.json`.
+- An evaluation folder (`jsontune eval --out`) holds `predictions.jsonl` and `metrics.json`, written in that
+  order, so a folder with metrics.json holds a finished evaluation. One that holds another evaluation is
+  replaced only when asked (`check_evaluation_folder`), and its old files go before the new run starts.
 - A report folder (`results/benchmarks/`) holds the benchmark's CSV, plot, metadata and `report.md`.
 
 Every other module takes these names, and the questions about a run folder (is it an adapter, what is
@@ -14,9 +16,11 @@ its base, was it trained by jsontune, what did training measure), from here.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from jsontune.errors import JsontuneError
 from jsontune.files import write_json
 
 # A run folder
@@ -39,7 +43,7 @@ BENCHMARK_METADATA_FILE = "experiment_metadata.json"
 REPORT_FILE = "report.md"
 
 
-class RunDirError(ValueError):
+class RunDirError(JsontuneError):
     """A folder is not the kind of run folder asked for (named with the reason)."""
 
 
@@ -73,6 +77,29 @@ def adapter_settings(directory: str | Path) -> dict[str, Any]:
     """The adapter's config (rank, alpha, target modules, ...); empty for a standalone model."""
     path = Path(directory) / ADAPTER_CONFIG_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def check_evaluation_folder(directory: str | Path, overwrite: bool) -> None:
+    """The folder can take a new evaluation: not a file, writable, and holding no other evaluation unless
+    `overwrite`. Run before any work, so a bad --out never costs the generation."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise RunDirError(f"{directory}: is a file; the output must be a folder (for {PREDICTIONS_FILE} and "
+                          f"{METRICS_FILE})")
+    held = [name for name in (PREDICTIONS_FILE, METRICS_FILE) if (directory / name).exists()]
+    if held and not overwrite:
+        raise RunDirError(f"{directory}: holds another evaluation ({', '.join(held)}); pass --overwrite to "
+                          "replace it, or choose another output folder")
+    existing = next(p for p in (directory, *directory.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirError(f"{directory}: cannot be written ({existing} is not a writable folder)")
+
+
+def clear_evaluation(directory: str | Path) -> None:
+    """Remove an old evaluation's files, so that a run stopped part-way leaves no results a reader would take
+    for its own."""
+    for name in (METRICS_FILE, PREDICTIONS_FILE):
+        (Path(directory) / name).unlink(missing_ok=True)
 
 
 def write_train_results(directory: str | Path, figures: dict[str, Any]) -> Path:

@@ -139,6 +139,16 @@ def test_bad_inputs_are_named(tmp_path, lora_dir_stub):
     assert "--merged needs a LoRA run" in _push([str(full), "me/x", "--merged", "--dry-run"], env).stderr
 
 
+def test_the_card_of_a_metrics_json_benchmark_names_its_decoding_mode(tmp_path, lora_dir_stub):
+    from jsontune.models.hub import model_card, read_benchmark
+
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"decoding": {"mode": "constrained", "backend": "llguidance"}, "field_f1": 0.5}')
+    rows, plot = read_benchmark(metrics, "stub")
+    card = model_card(lora_dir_stub, "me/x", False, rows, plot is not None)
+    assert "| stub | constrained | " in card and "backend" not in card
+
+
 def test_a_recipe_that_pushes_without_a_token_stops_before_training(tmp_path, tiny_model_dir):
     recipe = _recipe(tmp_path, tiny_model_dir, push_to_hub=True, hub_model_id="me/json-lora")
     done = subprocess.run([sys.executable, str(REPO / "scripts/sft.py"), str(recipe)], capture_output=True,
@@ -153,10 +163,10 @@ def test_a_token_in_a_recipe_is_refused_with_its_line(tmp_path, tiny_model_dir):
 
     recipe = _recipe(tmp_path, tiny_model_dir, hub_token=SECRET)
     line = next(i for i, text in enumerate(recipe.read_text().splitlines(), 1) if text.startswith("hub_token"))
-    with pytest.raises(RecipeError, match=f"{recipe}:{line}: hub_token does not belong") as err:
+    with pytest.raises(RecipeError, match=f"{recipe}:{line}: hub_token: a token does not belong") as err:
         load_recipe(recipe)
     assert SECRET not in str(err.value)
-    with pytest.raises(RecipeError, match="the command line: hub_token"):
+    with pytest.raises(RecipeError, match="the command line: --hub_token: a token does not belong"):
         load_recipe(_recipe(tmp_path, tiny_model_dir), ["--hub_token", SECRET])
 
 

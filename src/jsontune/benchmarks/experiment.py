@@ -25,6 +25,7 @@ from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.data.contract import write_jsonl
 from jsontune.decoding.strategies import DecodingConfig
+from jsontune.errors import MissingFileError
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.evaluation.report import BenchmarkRun, write_benchmark
 from jsontune.models.base_model import resolve_model_name
@@ -147,7 +148,7 @@ def _shared_splits(recipes: dict[str, Recipe]):
 def _use_dataset(recipe: Recipe, dataset: str) -> None:
     """Point a recipe at one contract file; per-file row limits that named other files no longer apply."""
     if not Path(dataset).is_file():
-        raise FileNotFoundError(f"--dataset: no such file {dataset!r}")
+        raise MissingFileError(f"--dataset: no such file {dataset!r}")
     args = recipe.jsontune
     args.data_files = [dataset]
     for key in ("max_train_rows_per_file", "max_test_rows_per_file"):

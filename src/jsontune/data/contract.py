@@ -1,7 +1,11 @@
 """The data contract (README, "Data format"): JSONL records of prompt, reference, optional schema and meta.
 
 Loading validates every row and names file:line and the reason for each bad one; nothing is dropped
-silently. Writing is atomic. How records are split into train and test is `jsontune.data.splits`.
+silently, and a file without a single row is an error, not an empty dataset. Every string a record holds
+(keys included) must be writable as UTF-8: JSON can spell a lone surrogate ("\\ud800"), which Python reads
+but no UTF-8 file can hold, so such a row would pass here and crash the run that writes its results.
+A record read from a file knows where it came from (`location`), for later messages about it. Writing
+is atomic. How records are split into train and test is `jsontune.data.splits`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Literal
 import jsonschema
 
 from jsontune.data.schemas import validator
+from jsontune.errors import JsontuneError, MissingFileError
 from jsontune.files import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -36,15 +41,59 @@ class BadRow:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-class DataError(ValueError):
-    """One or more rows break the data contract."""
+class DataError(JsontuneError):
+    """One or more rows break the data contract (or a file holds no rows at all)."""
 
-    def __init__(self, bad_rows: list[BadRow]):
+    def __init__(self, bad_rows: list[BadRow], message: str | None = None):
         self.bad_rows = bad_rows
-        listed = "\n".join(f"  {row}" for row in bad_rows[:MAX_LISTED_BAD_ROWS])
-        more = len(bad_rows) - MAX_LISTED_BAD_ROWS
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        super().__init__(f"{len(bad_rows)} bad row(s):\n{listed}{tail}")
+        if message is None:
+            listed = "\n".join(f"  {row}" for row in bad_rows[:MAX_LISTED_BAD_ROWS])
+            more = len(bad_rows) - MAX_LISTED_BAD_ROWS
+            tail = f"\n  ... and {more} more" if more > 0 else ""
+            message = f"{len(bad_rows)} bad row(s):\n{listed}{tail}"
+        super().__init__(message)
+
+
+class Record(dict):
+    """A contract record as read from a file: a plain dict that also knows its `source`, "file:line"."""
+
+    __slots__ = ("source",)
+
+
+def location(record: dict) -> str:
+    """Where a record came from, for a message: file:line when it was read from a file, else its id."""
+    source = getattr(record, "source", None)
+    if source:
+        return source
+    return f"the record with id {record['id']!r}" if record.get("id") is not None else "the prompt"
+
+
+def unwritable_text(value: Any, where: str) -> str | None:
+    """Where in a parsed JSON value (keys included) a string cannot be encoded as UTF-8, else None.
+
+    One encoding of the whole value answers the common case; only a value that fails is walked for the place.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    if isinstance(value, str):
+        return where
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and unwritable_text(key, "") is not None:
+            return f"{where}/{key.encode('utf-8', 'backslashreplace').decode()} (the key)"
+        found = unwritable_text(item, f"{where}/{key}")
+        if found is not None:
+            return found
+    return where
+
+
+def unwritable_reason(where: str) -> str:
+    """Why text at `where` (a path from `unwritable_text`) is refused."""
+    return (f"{repr(where) if where else 'the value'} holds text that cannot be written as UTF-8 (a lone "
+            "surrogate such as \\ud800, half of an escaped pair)")
 
 
 @dataclass
@@ -65,6 +114,9 @@ def _check_record(obj: Any) -> str | None:
         return "missing or empty 'prompt' (a non-empty string)"
     if "reference" not in obj:
         return "missing 'reference'"
+    unwritable = unwritable_text(obj, "")
+    if unwritable is not None:
+        return unwritable_reason(unwritable.lstrip("/"))
     reference = obj["reference"]
     if not isinstance(reference, (dict, list)):
         return f"'reference' must be a JSON object or array, got {type(reference).__name__}"
@@ -91,11 +143,14 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list
     """Read and validate one contract JSONL file.
 
     Records without an `id` get `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
-    `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report.
+    `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report. A file
+    without a row (empty, or blank lines only) raises `DataError` either way.
     """
     path = Path(path)
+    if path.is_dir():
+        raise MissingFileError(f"{path}: is a folder, not a data file (a JSONL file of records)")
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such data file")
+        raise MissingFileError(f"{path}: no such data file")
     records: list[dict] = []
     report = LoadReport()
     with path.open("rb") as handle:
@@ -117,8 +172,13 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list
             if reason is not None:
                 report.bad_rows.append(BadRow(str(path), line_no, reason))
                 continue
-            obj.setdefault("id", f"{path.stem}-{line_no}")
-            records.append(obj)
+            record = Record(obj)
+            record.setdefault("id", f"{path.stem}-{line_no}")
+            record.source = f"{path}:{line_no}"
+            records.append(record)
+    if report.rows == 0:
+        raise DataError([], f"{path}: holds no records (the file is empty); a contract file has one JSON "
+                            "record per line")
     report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
     if report.bad_rows:
         if on_bad_rows == "error":

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any
 
+import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
+
+from jsontune.errors import JsontuneError
 
 # The dialect jsontune writes its own schemas in, and reads a schema in when its `$schema` names none.
 DRAFT_2020_12: str = Draft202012Validator.META_SCHEMA["$id"]
@@ -28,3 +32,19 @@ def _compiled(schema_json: str) -> Validator:
 def validator(schema: dict) -> Validator:
     """The cached, checked validator of a schema."""
     return _compiled(json.dumps(schema, sort_keys=True))
+
+
+class InvalidSchema(JsontuneError):
+    """A schema a user gave is not a JSON object, or breaks its dialect's meta-schema."""
+
+
+def checked_schema(schema: Any, where: str) -> dict:
+    """The schema, once it is known to be a valid JSON Schema; `InvalidSchema` naming `where` and the reason."""
+    if not isinstance(schema, dict):
+        raise InvalidSchema(f"{where}: a JSON Schema must be a JSON object, not {type(schema).__name__}")
+    try:
+        validator(schema)
+    except jsonschema.SchemaError as err:
+        at = "/".join(str(p) for p in err.absolute_path) or "(root)"
+        raise InvalidSchema(f"{where}: not a valid JSON Schema at {at}: {err.message}") from None
+    return schema

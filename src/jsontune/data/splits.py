@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jsontune.data.contract import OnBadRows, dataset_label, normalise_prompt, read_jsonl
+from jsontune.errors import JsontuneError
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-class SplitError(ValueError):
+class SplitError(JsontuneError):
     """A recipe's `jsontune.split` names no known builder, or gives it options it does not take."""
 
 

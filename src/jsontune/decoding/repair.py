@@ -2,9 +2,9 @@
 
 Rules, in order:
 
-1. Bounds before any parser runs. Text longer than `MAX_OUTPUT_CHARS`, or with brackets/braces nested
-   deeper than `MAX_DEPTH` outside JSON strings (one linear scan that respects quotes and escapes), is
-   rejected. Nothing is ever evaluated as code.
+1. Bounds before any parser runs. Text longer than `MAX_OUTPUT_CHARS`, with brackets/braces nested
+   deeper than `MAX_DEPTH` outside JSON strings (one linear scan that respects quotes and escapes), or
+   that cannot be encoded as UTF-8, is rejected. Nothing is ever evaluated as code.
 2. Strict: the text, less surrounding whitespace, is exactly one JSON value (`json.loads`). Any value
    counts, scalars included. NaN/Infinity literals and numbers that overflow to infinity are not JSON.
 3. Cleaning, only when strict parsing fails: take the first Markdown code fence's contents when it
@@ -16,6 +16,8 @@ Rules, in order:
    `json.dumps(..., allow_nan=False)`. A repaired one must also be non-empty (`{` alone repairs to {})
    and keep the type its opening bracket promised (json_repair turns `{prose}` into a list); bare
    NaN/Infinity/nan/inf are refused rather than repaired, since json_repair turns them into strings.
+4. Whatever the road, a recovered value holds only text that UTF-8 can write: `"\\ud800"` is a valid JSON
+   escape that decodes to half of a surrogate pair, which would crash the writer of the predictions.
 
 `strict` is reported apart from `ok` because cleaning must never hide a model's defects: a benchmark
 scores JSON validity on `strict` and field accuracy on the recovered value, so a model that wraps its
@@ -30,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import json_repair
+
+from jsontune.data.contract import unwritable_reason, unwritable_text
 
 MAX_OUTPUT_CHARS: int = 100_000  # longer text is rejected without parsing
 MAX_DEPTH: int = 64  # nesting deeper than this is rejected
@@ -55,6 +59,7 @@ _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)[ \t]*[\w.+-]*[ \t\r]*$", re.MULTIL
 _CONSTANT_OR_QUOTE = re.compile(r"""["'\\]|(?<![\w.])-?(?:NaN|Infinity|nan|inf)(?![\w.])""")
 _INVALID = "not valid JSON"
 _NOT_PLAIN = "not plain JSON: NaN, Infinity or a number out of range"
+_NOT_UTF8_TEXT = "not UTF-8 text: it holds a lone surrogate"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,10 @@ def _bounds_violation(text: str) -> str | None:
         return f"too long: {len(text)} chars > {MAX_OUTPUT_CHARS}"
     if not text.strip():
         return "empty output"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"{_NOT_UTF8_TEXT} at character {err.start}"
     # Only double quotes delimit JSON strings; an apostrophe in prose must not hide brackets.
     _, depth = _bracket_scan(text, 0, quotes='"', stop_when_closed=False)
     if depth > MAX_DEPTH:
@@ -149,8 +158,9 @@ def _loads_plain(text: str) -> tuple[bool, Any, str | None]:
         value = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return False, None, _INVALID
-    if not _is_plain(value):
-        return False, None, _NOT_PLAIN
+    problem = _plain_problem(value)
+    if problem is not None:
+        return False, None, problem
     return True, value, None
 
 
@@ -158,13 +168,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _is_plain(value: Any) -> bool:
-    """The value serialises as standard JSON (1e999 parses to inf, which does not)."""
+def _plain_problem(value: Any) -> str | None:
+    """Why the value is not standard JSON that UTF-8 can write (1e999 parses to inf; "\\ud800" to half a
+    surrogate pair), or None."""
     try:
         json.dumps(value, allow_nan=False)
     except (ValueError, TypeError, RecursionError):
-        return False
-    return True
+        return _NOT_PLAIN
+    where = unwritable_text(value, "")
+    return None if where is None else f"not plain JSON: {unwritable_reason(where.lstrip('/'))}"
 
 
 def _recover_cleaned(text: str) -> Recovery:
@@ -224,9 +236,7 @@ def _repair(span: str) -> tuple[Any, str | None]:
         return None, "no JSON object or array could be repaired"
     if not value:
         return None, "repair left only an empty container"
-    if not _is_plain(value):
-        return None, _NOT_PLAIN
-    return value, None
+    return (None, problem) if (problem := _plain_problem(value)) else (value, None)
 
 
 def _candidates(text: str | None) -> list[tuple[str, int]]:

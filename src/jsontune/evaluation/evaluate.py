@@ -7,6 +7,10 @@
 answer cut off by the token budget counts as no JSON: it is never repaired. `metrics.json` holds the
 aggregate figures with bootstrap confidence intervals (`jsontune.evaluation.metrics.aggregate`) and the
 performance figures: latency, tokens/s, peak memory, size on disk, parameters, training figures.
+
+Everything that can be wrong with the inputs is checked before the model loads, cheapest first: the
+settings, the output folder, the records, the model's paths, and whether every prompt fits the model's
+context beside the token budget (`jsontune.decoding.budget`).
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import numpy as np
 from jsontune import run_dir
 from jsontune.data.contract import dataset_label, read_jsonl, write_jsonl
 from jsontune.data.prompting import PromptConfig, choose_prompt_config, prompt_ids
+from jsontune.decoding.budget import check_prompts_fit, check_settings
 from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
 from jsontune.decoding.repair import rejected
 from jsontune.decoding.strategies import CUT_OFF, Attempt, DecodingConfig, decode
+from jsontune.errors import JsontuneError
 from jsontune.evaluation.metrics import aggregate, row_metrics
 from jsontune.files import write_json
 from jsontune.memory import peak_memory_mb, reset_peak_memory
-from jsontune.models.loading import load_for_inference
+from jsontune.models.loading import load_weights, model_source
 from jsontune.run_dir import METRICS_FILE, PREDICTIONS_FILE
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
@@ -123,6 +129,7 @@ def evaluate_model(
     label: str | None = None,
     datasets: list[str] | None = None,
     greedy_out_dir: str | Path | None = None,
+    overwrite: bool = True,
 ) -> dict[str, Any]:
     """Generate an answer for every record; write `predictions.jsonl` and `metrics.json` to out_dir.
 
@@ -130,14 +137,28 @@ def evaluate_model(
     for other models (e.g. the untrained base model, prompted the way the fine-tuned ones were).
     `datasets` labels each record (default: `jsontune.data.contract.dataset_label`). With `greedy_out_dir`, a
     progressive run also writes its greedy results there: every row's first attempt, which is greedy.
+    A folder that holds another evaluation is replaced only with `overwrite` (its old files are removed
+    before generating). Bad inputs raise a `JsontuneError` before the model loads.
     """
     decoding = decoding or DecodingConfig()
+    check_settings(batch_size, max_new_tokens)
+    folders = [Path(out_dir), *([Path(greedy_out_dir)] if greedy_out_dir is not None else [])]
+    for folder in folders:
+        run_dir.check_evaluation_folder(folder, overwrite)
+    if not records:
+        raise JsontuneError("no records to evaluate")
     datasets = datasets or [dataset_label(r) for r in records]
+    source = model_source(model_path, adapter)
+    tokenizer = source.tokenizer()
+    config = source.prompt_config() or prompt_config or choose_prompt_config(tokenizer)
+    prompts = [prompt_ids(tokenizer, record, config) for record in records]
+    check_prompts_fit(prompts, records, source.context_length(), max_new_tokens)
+
+    for folder in folders:
+        run_dir.clear_evaluation(folder)
     started = time.perf_counter()
     reset_peak_memory()
-    model, tokenizer, saved_config = load_for_inference(model_path, adapter)
-    config = saved_config or prompt_config or choose_prompt_config(tokenizer)
-    prompts = [prompt_ids(tokenizer, record, config) for record in records]
+    model = load_weights(source)
     name = label or Path(str(adapter or model_path)).name
     attempts = decode(model, tokenizer, prompts, [r.get("schema") for r in records], decoding,
                       max_new_tokens=max_new_tokens, batch_size=batch_size, desc=f"evaluating {name}")

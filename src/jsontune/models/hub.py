@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import yaml
 
+from jsontune.errors import JsontuneError
 from jsontune.files import write_text
+from jsontune.models.credentials import redact
 from jsontune.models.merge import merged_model
 from jsontune.run_dir import (
     ADAPTER_CONFIG_FILE,
@@ -50,7 +53,7 @@ CARD_METRICS = (("strict_parse_rate", "strict parse"), ("schema_adherence", "sch
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class HubError(ValueError):
+class HubError(JsontuneError):
     """A push cannot go ahead (no token, a bad repo id, a run folder that is not one)."""
 
 
@@ -72,6 +75,11 @@ def hub_token() -> str:
         raise HubError("pushing to the Hub needs a Hugging Face token: set HF_TOKEN or run `hf auth login` "
                        "(never put it in a recipe)")
     return token
+
+
+def hub_offline() -> bool:
+    """Whether the user turned the Hub off (HF_HUB_OFFLINE), as huggingface_hub reads it."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_hub_id(name: str | None) -> bool:
@@ -115,6 +123,9 @@ def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: b
     """Stage a run and upload it to `repo_id` (a dry run stages and stops; its folder is kept)."""
     check_repo_id(repo_id)
     if not dry_run:
+        if hub_offline():
+            raise HubError("HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it to push, or stage the folder "
+                           "with --dry-run")
         token = token or hub_token()  # before the (possibly long) merge and staging
     keep = dry_run or stage_dir is not None
     staged = Path(stage_dir) if stage_dir is not None else Path(tempfile.mkdtemp(prefix="jsontune-push-"))
@@ -127,9 +138,12 @@ def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: b
         from huggingface_hub import HfApi
 
         api = HfApi(token=token)
-        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        api.upload_folder(repo_id=repo_id, folder_path=staged, repo_type="model",
-                          commit_message=f"jsontune: upload {Path(run_dir).name}")
+        try:
+            url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            api.upload_folder(repo_id=repo_id, folder_path=staged, repo_type="model",
+                              commit_message=f"jsontune: upload {Path(run_dir).name}")
+        except OSError as err:  # huggingface_hub's HTTP errors and requests' connection errors are OSErrors
+            raise HubError(f"uploading to {repo_id} failed: {redact(str(err)).splitlines()[0]}") from err
         logger.info("pushed %s to %s (%d files)", run_dir, repo_id, len(files))
         return PushResult(repo_id, staged, files, uploaded=True, url=str(url))
     finally:
@@ -157,7 +171,7 @@ def read_benchmark(path: str | Path, model_name: str) -> tuple[list[dict], Path 
         raise HubError(f"{path}: no such benchmark file (a {BENCHMARK_CSV_FILE} or a `jsontune eval` metrics file)")
     if path.suffix == ".json":
         metrics = json.loads(path.read_text())
-        return [{"model": model_name, "decoding": metrics.get("decoding", {}).get("mode", ""), **metrics}], None
+        return [{**metrics, "model": model_name, "decoding": (metrics.get("decoding") or {}).get("mode", "")}], None
     with path.open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r.get("dataset") == "all" and r.get("model") in (model_name, "base")]
     if not any(r["model"] == model_name for r in rows):

@@ -1,20 +1,31 @@
 """Loading a trained model for inference: a standalone model, an adapter folder, or a base plus an adapter.
 
-An adapter folder names its base (`jsontune.run_dir.adapter_base`); an embedded base is found, or prepared
-again, by its name. The tokenizer is the adapter's when there is one (it carries the chat template training
-used), with the pad-token fallback every jsontune path shares (`load_tokenizer`). The prompt settings saved
-beside a trained model come back with it, so it is prompted the way it was trained.
+Loading is two steps, so that every check can run before the weights load: `model_source` finds and
+checks what to load (the folders exist and hold a model or an adapter, and an adapter's base is found)
+and answers the cheap questions (tokenizer, saved prompt settings, context length); `load_weights` then
+loads the weights. An adapter folder names its base (`jsontune.run_dir.adapter_base`); an embedded base is
+found, or prepared again, by its name. The tokenizer is the adapter's when there is one (it carries the
+chat template training used), with the pad-token fallback every jsontune path shares (`load_tokenizer`).
+The prompt settings saved beside a trained model come back with it, so it is prompted the way it was
+trained.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
 
 from jsontune import run_dir
 from jsontune.data.prompting import PromptConfig
+from jsontune.errors import MissingFileError
 from jsontune.models.base_model import EMBEDDED_MODELS, resolve_model_name
+
+
+class ModelPathError(MissingFileError):
+    """A model or adapter path names nothing loadable."""
 
 
 def load_tokenizer(source: str | Path, revision: str = "main"):
@@ -36,24 +47,117 @@ def resolve_base(name: str) -> str:
     return resolve_model_name(embedded if embedded in EMBEDDED_MODELS else name)
 
 
-def load_for_inference(model_path: str | Path, adapter: str | Path | None = None, device: str | None = None):
-    """(model, tokenizer, saved PromptConfig or None) for a standalone model folder, an adapter folder, or base + adapter."""
+@dataclass(frozen=True)
+class ModelSource:
+    """What to load, checked: the base weights (a folder, or a Hub id) and the adapter on top, if any."""
+
+    base: str
+    adapter: str | None = None
+
+    @property
+    def tokenizer_source(self) -> str:
+        return self.adapter or self.base
+
+    def tokenizer(self):
+        """The tokenizer; a Hub id that does not load (no such repository, no network) is a `ModelPathError`."""
+        try:
+            return load_tokenizer(self.tokenizer_source)
+        except OSError as err:
+            if Path(self.tokenizer_source).exists():
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelPathError(f"{self.tokenizer_source}: no such model folder here, and it does not load as a "
+                                 f"Hub id: {first}") from None
+
+    def prompt_config(self) -> PromptConfig | None:
+        """The prompt settings saved with a model jsontune trained, else None."""
+        return PromptConfig.load(self.tokenizer_source)
+
+    @cached_property
+    def config(self):
+        """The base model's config (no weights), or None when it cannot be read."""
+        from transformers import AutoConfig
+
+        try:
+            return AutoConfig.from_pretrained(self.base)
+        except (OSError, ValueError):
+            return None
+
+    def context_length(self) -> int | None:
+        """The most tokens the model attends to (prompt and answer), from its config; None when it says none."""
+        for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(self.config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+
+def model_source(model_path: str | Path, adapter: str | Path | None = None) -> ModelSource:
+    """The checked source of a model path (a folder, an embedded model's name or a Hub id) and an adapter.
+
+    Raises `ModelPathError` naming the path and what is wrong with it: a missing folder (a path whose parent
+    folder exists, or any path while HF_HUB_OFFLINE is set, is not taken for a Hub id), a file, a folder that
+    holds neither a model nor an adapter, an adapter folder without adapter_config.json.
+    """
+    name = str(model_path)
+    if adapter is not None:
+        _check_adapter(Path(adapter), "--adapter")
+    if name in EMBEDDED_MODELS and not Path(name).exists():
+        return ModelSource(resolve_model_name(name), str(adapter) if adapter else None)
+    path = Path(name)
+    if path.is_file():
+        raise ModelPathError(f"{path}: is a file, not a model folder")
+    if path.is_dir():
+        if run_dir.is_adapter(path):
+            if adapter is not None:
+                raise ModelPathError(f"{path}: is a LoRA adapter; give its base model as the model, or drop --adapter")
+            return ModelSource(resolve_base(run_dir.adapter_base(path)), name)
+        if not run_dir.is_model(path):
+            raise ModelPathError(f"{path}: holds no model ({run_dir.MODEL_CONFIG_FILE} or "
+                                 f"{run_dir.ADAPTER_CONFIG_FILE}); is training still running, or was it stopped?")
+        return ModelSource(name, str(adapter) if adapter else None)
+    from jsontune.models.hub import hub_offline, is_hub_id
+
+    embedded = ", ".join(sorted(EMBEDDED_MODELS))
+    if not is_hub_id(name) or _reads_as_path(path):
+        raise ModelPathError(f"{path}: no such model folder (nor an embedded model: {embedded})")
+    if hub_offline():
+        raise ModelPathError(f"{path}: no such model folder here, and HF_HUB_OFFLINE is set, so it cannot be "
+                             f"loaded as a Hub id (embedded models: {embedded})")
+    return ModelSource(name, str(adapter) if adapter else None)
+
+
+# Names the Hub reserves for its own pages (huggingface.co/models, ...): no user or organisation has them.
+HUB_RESERVED = ("models", "datasets", "spaces")
+
+
+def _reads_as_path(path: Path) -> bool:
+    """`models/lroa` is a typo for a folder in models/, not the Hub repository of a user called "models"."""
+    return (path.parent != Path(".") and path.parent.is_dir()) or path.parts[0] in HUB_RESERVED
+
+
+def _check_adapter(path: Path, what: str) -> None:
+    if not path.exists():
+        raise ModelPathError(f"{what} {path}: no such adapter folder")
+    if not run_dir.is_adapter(path):
+        raise ModelPathError(f"{what} {path}: not a LoRA adapter folder (no {run_dir.ADAPTER_CONFIG_FILE})")
+
+
+def load_weights(source: ModelSource, device: str | None = None):
+    """The model of a checked source, on `device` (CUDA when there is one), in eval mode."""
     from transformers import AutoModelForCausalLM
 
-    model_path = str(model_path)
-    if adapter is None and run_dir.is_adapter(model_path):
-        adapter = model_path
-        model_path = run_dir.adapter_base(model_path)
-    base_path = resolve_base(model_path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-    tokenizer_source = base_path
-    if adapter is not None:
+    model = AutoModelForCausalLM.from_pretrained(source.base, dtype=dtype)
+    if source.adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter))
-        tokenizer_source = str(adapter)
-    tokenizer = load_tokenizer(tokenizer_source)
-    prompt_config = PromptConfig.load(adapter if adapter is not None else base_path)
-    return model.to(device).eval(), tokenizer, prompt_config
+        model = PeftModel.from_pretrained(model, source.adapter)
+    return model.to(device).eval()
+
+
+def load_for_inference(model_path: str | Path, adapter: str | Path | None = None, device: str | None = None):
+    """(model, tokenizer, saved PromptConfig or None) for a standalone model folder, an adapter folder, or base + adapter."""
+    source = model_source(model_path, adapter)
+    return load_weights(source, device), source.tokenizer(), source.prompt_config()

@@ -13,13 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from jsontune.errors import JsontuneError
 from jsontune import run_dir
 from jsontune.models.loading import load_tokenizer, resolve_base
 
 logger = logging.getLogger(__name__)
 
 
-class MergeError(ValueError):
+class MergeError(JsontuneError):
     """The adapter folder cannot be merged (named with the reason)."""
 
 

@@ -12,6 +12,8 @@ import logging
 import re
 from pathlib import Path
 
+from jsontune.errors import MissingFileError
+
 logger = logging.getLogger(__name__)
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -48,7 +50,7 @@ def resume_point(output_dir: str | Path, requested: str | None) -> str | None:
     """
     if requested is not None and requested.lower() not in ("true", "last", "false"):
         if not is_complete(Path(requested)):
-            raise FileNotFoundError(f"resume_from_checkpoint {requested!r}: not a complete checkpoint folder "
+            raise MissingFileError(f"resume_from_checkpoint {requested!r}: not a complete checkpoint folder "
                                     f"(no readable {TRAINER_STATE})")
         return requested
     if requested is not None and requested.lower() == "false":
@@ -58,7 +60,7 @@ def resume_point(output_dir: str | Path, requested: str | None) -> str | None:
         logger.info("resuming from %s (set resume_from_checkpoint: false to start afresh)", last)
         return str(last)
     if requested is not None:
-        raise FileNotFoundError(f"resume_from_checkpoint {requested!r}: no complete checkpoint in {output_dir}")
+        raise MissingFileError(f"resume_from_checkpoint {requested!r}: no complete checkpoint in {output_dir}")
     return None
 
 

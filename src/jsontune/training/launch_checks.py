@@ -13,6 +13,7 @@
   loss cross example boundaries (bfd packing and padding_free keep per-sample positions).
 - With padding_free, a row longer than max_length: TRL truncates only padded rows, so jsontune holds
   padding-free rows to max_length itself.
+- A row longer than the model's context (its position embeddings): it would fail, or be cut, mid-run.
 - Training rows whose labels do not end with the stop token (a collator that masks pad ids when pad
   is EOS, or truncation at max_length): the model never learns to stop. Checked on the prepared data.
 """
@@ -24,10 +25,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from jsontune.data.contract import location
+from jsontune.errors import JsontuneError
 from jsontune.recipe import Recipe
 
+# How many rows a message names before it counts the rest.
+MAX_NAMED_ROWS = 10
 
-class LaunchError(ValueError):
+
+class LaunchError(JsontuneError):
     """The recipe and the launch disagree, or would train something other than intended."""
 
 
@@ -116,19 +122,38 @@ def check_launch(recipe: Recipe) -> None:
     check_packing(recipe)
 
 
-def check_row_lengths(dataset, max_length: int, name: str) -> None:
-    """No prepared row of `dataset` is longer than max_length tokens."""
+def _named(indices: list[int], records: list[dict] | None) -> str:
+    """The rows at these indices, by file:line when their records are given, else by index."""
+    names = [location(records[i]) if records is not None else f"row {i}" for i in indices[:MAX_NAMED_ROWS]]
+    return ", ".join(names) + (f" and {len(indices) - MAX_NAMED_ROWS} more" if len(indices) > MAX_NAMED_ROWS else "")
+
+
+def check_row_lengths(dataset, max_length: int, name: str, records: list[dict] | None = None) -> None:
+    """No prepared row of `dataset` is longer than max_length tokens (rows named by `records`' file:line)."""
     lengths = [len(ids) for ids in dataset["input_ids"]]
     long = [i for i, length in enumerate(lengths) if length > max_length]
     if long:
-        shown = ", ".join(str(i) for i in long[:10]) + (" ..." if len(long) > 10 else "")
-        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows (rows {shown}; the longest has {max(lengths)} "
-                          f"tokens) are longer than max_length {max_length}: padding-free rows are not truncated, "
-                          "since that would cut off their stop token. Raise max_length, or shorten the data")
+        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows ({_named(long, records)}; the longest has "
+                          f"{max(lengths)} tokens) are longer than max_length {max_length}: padding-free rows are not "
+                          "truncated, since that would cut off their stop token. Raise max_length, or shorten the data")
 
 
-def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64) -> None:
-    """Every prepared training row, once collated, has a label on its stop token as its last label."""
+def check_rows_fit_context(dataset, context: int | None, name: str, records: list[dict] | None = None) -> None:
+    """No prepared row is longer than the model's context (None: the model states none; unchecked)."""
+    if context is None:
+        return
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    long = [i for i, length in enumerate(lengths) if length > context]
+    if long:
+        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows ({_named(long, records)}; the longest has "
+                          f"{max(lengths)} tokens) are longer than the model's context of {context} tokens: shorten "
+                          "them, or leave them out of the data")
+
+
+def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64,
+                               records: list[dict] | None = None) -> None:
+    """Every prepared training row, once collated, has a label on its stop token as its last label (rows named
+    by `records`' file:line)."""
     bad: list[int] = []
     for start in range(0, len(dataset), chunk):
         rows = dataset[start:start + chunk]
@@ -141,11 +166,10 @@ def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, 
             ends = [_last_label(row) for row in labels]
         bad += [start + i for i, end in enumerate(ends) if end != stop_id]
     if bad:
-        shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
-        raise LaunchError(f"{len(bad)} of {len(dataset)} training rows (rows {shown}) do not end their labels with "
-                          f"the stop token {stop_text!r}: the model would never learn to stop. Causes: a row longer "
-                          "than max_length (raise it, or shorten the data), or a collator that masks pad ids while "
-                          "pad is EOS")
+        raise LaunchError(f"{len(bad)} of {len(dataset)} training rows ({_named(bad, records)}) do not end their "
+                          f"labels with the stop token {stop_text!r}: the model would never learn to stop. Causes: a "
+                          "row longer than max_length (raise it, or shorten the data), or a collator that masks pad "
+                          "ids while pad is EOS")
 
 
 def _last_label(labels) -> int:

@@ -24,14 +24,20 @@ from trl import get_peft_config, get_quantization_config
 from jsontune import run_dir
 from jsontune.data.prompting import PromptConfig, end_of_turn_id, tokenize_example
 from jsontune.data.splits import Splits
+from jsontune.errors import JsontuneError
 from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.base_model import resolve_model_name
 from jsontune.models.hub import check_repo_id, hub_token, push_run
-from jsontune.models.loading import load_tokenizer
+from jsontune.models.loading import ModelSource, load_tokenizer
 from jsontune.recipe import Recipe
 from jsontune.training.callbacks import GenerationMetricsCallback
 from jsontune.training.checkpoints import resume_point, tokens_seen_at
-from jsontune.training.launch_checks import check_labels_end_with_stop, check_launch, check_row_lengths
+from jsontune.training.launch_checks import (
+    check_labels_end_with_stop,
+    check_launch,
+    check_row_lengths,
+    check_rows_fit_context,
+)
 from jsontune.training.packed_attention import training_attention
 from jsontune.training.trainer import JsontuneTrainer
 
@@ -105,18 +111,24 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
     splits = splits or recipe.splits()
     train_records, dev_records = hold_out_dev(splits.train, recipe.jsontune.dev_rows, recipe.jsontune.split_seed)
     if not train_records:
-        raise ValueError(f"{recipe.path}: the training split is empty")
+        raise JsontuneError(f"{recipe.path}: the training split is empty ({len(splits.test)} test record(s), "
+                            f"{len(dev_records)} dev): give more data, or a smaller test_fraction")
     train_dataset = build_dataset(train_records, tokenizer, prompt_config)
     eval_dataset = build_dataset(dev_records, tokenizer, prompt_config) if dev_records else None
+    context = ModelSource(model_path).context_length()
+    for name, dataset, records in (("training", train_dataset, train_records), ("dev", eval_dataset, dev_records)):
+        if dataset is not None:
+            check_rows_fit_context(dataset, context, name, records)
 
     # Padding-free: TRL refuses max_length (it truncates padded rows only), so jsontune holds rows to it here, and
     # each packed sequence attends to itself alone (jsontune.training.packed_attention) unless the recipe names a
     # kernel.
     padding_free = training_args.padding_free and not training_args.packing
     if padding_free and training_args.max_length is not None:
-        for name, dataset in (("training", train_dataset), ("dev", eval_dataset)):
+        for name, dataset, records in (("training", train_dataset, train_records),
+                                       ("dev", eval_dataset, dev_records)):
             if dataset is not None:
-                check_row_lengths(dataset, training_args.max_length, name)
+                check_row_lengths(dataset, training_args.max_length, name, records)
     attention = training_attention(model_args.attn_implementation, training_args.padding_free)
     trainer = JsontuneTrainer(
         length_bucket_window=recipe.jsontune.length_bucket_window,
@@ -129,7 +141,8 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
         quantization_config=get_quantization_config(model_args),
     )
     stop_id = end_of_turn_id(tokenizer)
-    check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]))
+    check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]),
+                               records=train_records)
     if dev_records:
         callback = GenerationMetricsCallback(dev_records, tokenizer, prompt_config,
                                              recipe.jsontune.eval_max_new_tokens, recipe.jsontune.eval_batch_size)
@@ -196,7 +209,7 @@ def hold_out_dev(records: list[dict], dev_rows: int, seed: int) -> tuple[list[di
     if dev_rows <= 0:
         return records, []
     if dev_rows >= len(records):
-        raise ValueError(f"jsontune.dev_rows ({dev_rows}) must be below the training rows ({len(records)})")
+        raise JsontuneError(f"jsontune.dev_rows ({dev_rows}) must be below the training rows ({len(records)})")
     chosen = set(random.Random(seed).sample(range(len(records)), dev_rows))
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
 

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from jsontune.data.contract import write_jsonl
 from jsontune.data.schemas import DRAFT_2020_12
+from jsontune.errors import MissingFileError
 
 PROMPT_TEMPLATE = "Extract the intent and slots of this voice-assistant query as JSON: '{query}'"
 
@@ -157,12 +158,12 @@ def _expand(sources: Sequence[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(path.glob("*.json"))
             if not found:
-                raise FileNotFoundError(f"{path}: folder holds no *.json file")
+                raise MissingFileError(f"{path}: folder holds no *.json file")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise MissingFileError(f"{path}: no such file or folder")
     return files
 
 

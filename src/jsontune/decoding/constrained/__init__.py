@@ -13,6 +13,7 @@ _EXPORTS = {
     "GrammarError": "jsontune.decoding.constrained.backends",
     "Bounds": "jsontune.decoding.constrained.bounds",
     "Constraints": "jsontune.decoding.constrained.grammars",
+    "compile_error": "jsontune.decoding.constrained.grammars",
     "constraints_for": "jsontune.decoding.constrained.grammars",
 }
 __all__ = sorted(_EXPORTS)

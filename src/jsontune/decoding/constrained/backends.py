@@ -16,6 +16,7 @@ import torch
 
 from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import BACKENDS
+from jsontune.errors import JsontuneError
 
 # Keywords a backend parses but does not enforce (checked against the installed versions by
 # tests/decoding/test_constrained.py, which feeds each backend a value that breaks only that keyword).
@@ -41,7 +42,7 @@ _XGRAMMAR_DROPS = (
 )
 
 
-class GrammarError(ValueError):
+class GrammarError(JsontuneError):
     """A backend could not compile a schema into a grammar."""
 
 

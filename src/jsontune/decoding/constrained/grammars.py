@@ -103,3 +103,21 @@ def constraints_for(model, tokenizer, schemas: list[dict | None], backend: str =
     cache = GrammarCache(backend_for(backend, tokenizer, vocab_size, stop), bounds)
     return Constraints(cache.backend, [cache.for_schema(schema) for schema in schemas], vocab_size, stop,
                        token_table(tokenizer, vocab_size), bounds)
+
+
+def compile_error(schema: dict | None, tokenizer, vocab_size: int, backend: str = DEFAULT_BACKEND,
+                  bounds: Bounds | None = None, stop_token: int | None = None) -> str | None:
+    """Why a schema (bounded as decoding would bound it) does not compile into a grammar, else None.
+
+    Needs the tokenizer and the model's logits width, not the model: a check to run before the weights load.
+    """
+    if schema is None:
+        return None
+    bounds = bounds or Bounds()
+    stop = stop_token if stop_token is not None else tokenizer.eos_token_id
+    compiler = backend_for(backend, tokenizer, vocab_size, stop)
+    try:
+        compiler.compile(bound_schema(schema, bounds, compiler.name))
+    except GrammarError as failure:
+        return str(failure)
+    return None
