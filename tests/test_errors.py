@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from jsontune import api
@@ -262,12 +261,6 @@ def test_a_training_row_longer_than_the_models_context_is_named_by_file_and_line
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     recipe = make_recipe(jsontune={"data_files": [str(data)]})
     assert_refused(invoke("train", recipe), f"{data}:2", "longer than the model's context of 512 tokens")
-
-
-def test_a_padding_free_row_longer_than_max_length_is_named_by_file_and_line(make_recipe, tmp_path):
-    recipe = make_recipe(padding_free=True, max_length=40)
-    data = yaml.safe_load(recipe.read_text())["jsontune"]["data_files"][0]
-    assert_refused(invoke("train", recipe), f"1 of 2 training rows ({data}:1;", "longer than max_length 40")
 
 
 @pytest.mark.parametrize("name, fragment", [

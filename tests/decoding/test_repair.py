@@ -297,3 +297,15 @@ def test_nothing_is_evaluated_as_code() -> None:
     source = Path(repair.__file__).read_text(encoding="utf-8")
     assert "eval(" not in source and "exec(" not in source
     assert recover_json('__import__("os").system("echo hi")').ok is False
+
+
+@pytest.mark.parametrize("text", [
+    '{"n": 5, "x": 2.5, "big": 12345678901234567890, "ok": true, "none": null, "tags": ["a", 1],}',
+    'Here: {"n": 5, "x": 2.5, "big": 12345678901234567890, "ok": true, "none": null, "tags": ["a", 1]} done',
+    "{'n': 5, 'x': 2.5, 'big': 12345678901234567890, 'ok': True, 'none': None, 'tags': ['a', 1]}",
+])
+def test_a_recovered_value_keeps_its_json_types(text: str) -> None:
+    value = recover_json(text).value
+    assert value == {"n": 5, "x": 2.5, "big": 12345678901234567890, "ok": True, "none": None, "tags": ["a", 1]}
+    assert [type(value[k]) for k in ("n", "x", "big", "ok")] == [int, float, int, bool]
+    assert type(value["tags"][1]) is int

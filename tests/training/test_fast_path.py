@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -118,9 +119,10 @@ def test_padding_free_training_follows_padded_training(make_recipe, tmp_path):
     assert figures[True]["train_tokens"] == figures[False]["train_tokens"]
 
 
-def test_padding_free_rows_longer_than_max_length_are_refused(make_recipe):
+def test_padding_free_rows_longer_than_max_length_are_refused_by_file_and_line(make_recipe, tiny_data):
     recipe = load_recipe(make_recipe(padding_free=True), ["--max_length", "20"])
-    with pytest.raises(LaunchError, match=r"2 of 2 training rows \(rows 0, 1; the longest has \d+ tokens\) are "
+    rows = rf"{re.escape(str(tiny_data))}:1, {re.escape(str(tiny_data))}:2"
+    with pytest.raises(LaunchError, match=rf"2 of 2 training rows \({rows}; the longest has \d+ tokens\) are "
                                           r"longer than max_length 20"):
         build_trainer(recipe)
     assert recipe.training.max_length == 20

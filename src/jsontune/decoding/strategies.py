@@ -30,6 +30,7 @@ from jsontune.decoding.defaults import (
 )
 from jsontune.decoding.generate import generate
 from jsontune.decoding.repair import recover_json
+from jsontune.errors import JsontuneError
 
 MODES = ("greedy", "progressive", "constrained")
 BOUND_NAMES = ("max_string_length", "max_items", "max_digit_run", "max_depth")
@@ -57,17 +58,17 @@ class DecodingConfig:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise ValueError(f"decoding mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+            raise JsontuneError(f"decoding mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.backend not in BACKENDS:
-            raise ValueError(f"grammar backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+            raise JsontuneError(f"grammar backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         for name in BOUND_NAMES:
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be at least 1 (or None: unbounded), not {value}")
+                raise JsontuneError(f"{name} must be at least 1 (or None: unbounded), not {value}")
         if any(t <= 0 for t in self.temperatures):
-            raise ValueError(f"sampling temperatures must be positive: {list(self.temperatures)}")
+            raise JsontuneError(f"sampling temperatures must be positive: {list(self.temperatures)}")
         if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+            raise JsontuneError(f"max_attempts must be at least 1, not {self.max_attempts}")
 
     def schedule(self) -> list[float | None]:
         """The temperature of each attempt; None is greedy."""

@@ -124,8 +124,10 @@ def check_launch(recipe: Recipe) -> None:
 
 def _named(indices: list[int], records: list[dict] | None) -> str:
     """The rows at these indices, by file:line when their records are given, else by index."""
-    names = [location(records[i]) if records is not None else f"row {i}" for i in indices[:MAX_NAMED_ROWS]]
-    return ", ".join(names) + (f" and {len(indices) - MAX_NAMED_ROWS} more" if len(indices) > MAX_NAMED_ROWS else "")
+    shown = indices[:MAX_NAMED_ROWS]
+    names = ", ".join(location(records[i]) for i in shown) if records is not None else \
+        "rows " + ", ".join(str(i) for i in shown)
+    return names + (f" and {len(indices) - MAX_NAMED_ROWS} more" if len(indices) > MAX_NAMED_ROWS else "")
 
 
 def check_row_lengths(dataset, max_length: int, name: str, records: list[dict] | None = None) -> None:
