@@ -28,11 +28,13 @@ class ModelLoaded(Exception):
 
 @pytest.fixture
 def no_model_load(monkeypatch, embedded_model_dir):
+    """Every load of a model's weights raises ModelLoaded (the tokenizer and config may load)."""
+    from transformers import AutoModelForCausalLM
+
     def refuse(*args, **kwargs):
         raise ModelLoaded
 
-    monkeypatch.setattr("jsontune.evaluation.evaluate.load_weights", refuse)
-    monkeypatch.setattr("jsontune.api.load_weights", refuse)
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", refuse)
     api._source.cache_clear()
     api._weights.cache_clear()
     yield
