@@ -43,7 +43,7 @@ from jsontune.errors import JsontuneError, MissingFileError
 from jsontune.files import write_text
 from jsontune.models.base_model import EMBEDDED_MODELS
 from jsontune.models.credentials import is_secret_key, redact, secret_in
-from jsontune.models.hub import is_hub_id
+from jsontune.models.loading import is_hub_id
 from jsontune.run_dir import RECIPE_FILE
 
 logger = logging.getLogger(__name__)

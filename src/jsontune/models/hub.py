@@ -23,6 +23,7 @@ import yaml
 from jsontune.errors import JsontuneError
 from jsontune.files import write_text
 from jsontune.models.credentials import redact
+from jsontune.models.loading import hub_offline, is_hub_id
 from jsontune.models.merge import merged_model
 from jsontune.run_dir import (
     ADAPTER_CONFIG_FILE,
@@ -49,8 +50,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 CARD_FILE = "README.md"
 CARD_METRICS = (("strict_parse_rate", "strict parse"), ("schema_adherence", "schema"), ("exact_match", "exact"),
                 ("field_f1", "field F1"), ("quality_score", "quality"), ("slot_f1", "slot F1"))
-# OWNER/NAME of a Hub repository (a model id or a repo to push to).
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class HubError(JsontuneError):
@@ -75,16 +74,6 @@ def hub_token() -> str:
         raise HubError("pushing to the Hub needs a Hugging Face token: set HF_TOKEN or run `hf auth login` "
                        "(never put it in a recipe)")
     return token
-
-
-def hub_offline() -> bool:
-    """Whether the user turned the Hub off (HF_HUB_OFFLINE), as huggingface_hub reads it."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def is_hub_id(name: str | None) -> bool:
-    """Whether `name` reads as a Hub repository id, OWNER/NAME (not a path: no leading '.' or '/')."""
-    return bool(name) and HUB_ID.match(name) is not None and not name.startswith((".", "/"))
 
 
 def check_repo_id(repo_id: str | None) -> str:

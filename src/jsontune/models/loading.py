@@ -1,6 +1,7 @@
 """Loading a trained model for inference: a standalone model, an adapter folder, or a base plus an adapter.
 
-Loading is two steps, so that every check can run before the weights load: `model_source` finds and
+A model name is a folder, an embedded model's name or a Hub id (OWNER/NAME, `is_hub_id`), and this module
+decides which. Loading is two steps, so that every check can run before the weights load: `model_source` finds and
 checks what to load (the folders exist and hold a model or an adapter, and an adapter's base is found)
 and answers the cheap questions (tokenizer, saved prompt settings, context length); `load_weights` then
 loads the weights. An adapter folder names its base (`jsontune.run_dir.adapter_base`); an embedded base is
@@ -12,6 +13,8 @@ trained.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +25,22 @@ from jsontune import run_dir
 from jsontune.data.prompting import PromptConfig
 from jsontune.errors import MissingFileError
 from jsontune.models.base_model import EMBEDDED_MODELS, resolve_model_name
+
+
+# OWNER/NAME of a Hub repository (a model id or a repo to push to).
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Names the Hub reserves for its own pages (huggingface.co/models, ...): no user or organisation has them.
+HUB_RESERVED = ("models", "datasets", "spaces")
+
+
+def hub_offline() -> bool:
+    """Whether the user turned the Hub off (HF_HUB_OFFLINE), as huggingface_hub reads it."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def is_hub_id(name: str | None) -> bool:
+    """Whether `name` reads as a Hub repository id, OWNER/NAME (not a path: no leading '.' or '/')."""
+    return bool(name) and HUB_ID.match(name) is not None and not name.startswith((".", "/"))
 
 
 class ModelPathError(MissingFileError):
@@ -116,8 +135,6 @@ def model_source(model_path: str | Path, adapter: str | Path | None = None) -> M
             raise ModelPathError(f"{path}: holds no model ({run_dir.MODEL_CONFIG_FILE} or "
                                  f"{run_dir.ADAPTER_CONFIG_FILE}); is training still running, or was it stopped?")
         return ModelSource(name, str(adapter) if adapter else None)
-    from jsontune.models.hub import hub_offline, is_hub_id
-
     embedded = ", ".join(sorted(EMBEDDED_MODELS))
     if not is_hub_id(name) or _reads_as_path(path):
         raise ModelPathError(f"{path}: no such model folder (nor an embedded model: {embedded})")
@@ -125,10 +142,6 @@ def model_source(model_path: str | Path, adapter: str | Path | None = None) -> M
         raise ModelPathError(f"{path}: no such model folder here, and HF_HUB_OFFLINE is set, so it cannot be "
                              f"loaded as a Hub id (embedded models: {embedded})")
     return ModelSource(name, str(adapter) if adapter else None)
-
-
-# Names the Hub reserves for its own pages (huggingface.co/models, ...): no user or organisation has them.
-HUB_RESERVED = ("models", "datasets", "spaces")
 
 
 def _reads_as_path(path: Path) -> bool:
