@@ -130,26 +130,29 @@ def _named(indices: list[int], records: list[dict] | None) -> str:
     return names + (f" and {len(indices) - MAX_NAMED_ROWS} more" if len(indices) > MAX_NAMED_ROWS else "")
 
 
+def _too_long(dataset, limit: int, name: str, records: list[dict] | None) -> str | None:
+    """'N of M <name> rows (which; the longest has T tokens) are longer than' when some prepared row of `dataset`
+    has more than `limit` tokens, else None."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    long = [i for i, length in enumerate(lengths) if length > limit]
+    if not long:
+        return None
+    return (f"{len(long)} of {len(lengths)} {name} rows ({_named(long, records)}; the longest has {max(lengths)} "
+            "tokens) are longer than")
+
+
 def check_row_lengths(dataset, max_length: int, name: str, records: list[dict] | None = None) -> None:
     """No prepared row of `dataset` is longer than max_length tokens (rows named by `records`' file:line)."""
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    long = [i for i, length in enumerate(lengths) if length > max_length]
-    if long:
-        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows ({_named(long, records)}; the longest has "
-                          f"{max(lengths)} tokens) are longer than max_length {max_length}: padding-free rows are not "
-                          "truncated, since that would cut off their stop token. Raise max_length, or shorten the data")
+    if (found := _too_long(dataset, max_length, name, records)) is not None:
+        raise LaunchError(f"{found} max_length {max_length}: padding-free rows are not truncated, since that would "
+                          "cut off their stop token. Raise max_length, or shorten the data")
 
 
 def check_rows_fit_context(dataset, context: int | None, name: str, records: list[dict] | None = None) -> None:
     """No prepared row is longer than the model's context (None: the model states none; unchecked)."""
-    if context is None:
-        return
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    long = [i for i, length in enumerate(lengths) if length > context]
-    if long:
-        raise LaunchError(f"{len(long)} of {len(lengths)} {name} rows ({_named(long, records)}; the longest has "
-                          f"{max(lengths)} tokens) are longer than the model's context of {context} tokens: shorten "
-                          "them, or leave them out of the data")
+    if context is not None and (found := _too_long(dataset, context, name, records)) is not None:
+        raise LaunchError(f"{found} the model's context of {context} tokens: shorten them, or leave them out of "
+                          "the data")
 
 
 def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64,
