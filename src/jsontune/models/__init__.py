@@ -1,0 +1,1 @@
+"""Models: the embedded base model, loading a trained one for inference, merging an adapter, pushing to the Hub."""
