@@ -184,13 +184,16 @@ BOUNDS_HELP = ("Constrained: bounds for what the schema leaves unbounded, as STR
                "nesting (a 0 leaves that one unbounded). They let a model that rambles close its JSON within "
                "the token budget.")
 TEMPERATURES_HELP = "Progressive: the retries' temperatures, in order."
+OPEN_OBJECTS_HELP = ("Constrained: keep objects open where the schema leaves additionalProperties unset (JSON "
+                     "Schema's own meaning). By default an object that lists its properties takes no others, as "
+                     "strict structured outputs do, so the model cannot pad its answer with invented keys.")
 DEFAULT_BOUNDS = ",".join(str(limit or 0) for limit in (Bounds.max_string_length, Bounds.max_items,
                                                          Bounds.max_digit_run, Bounds.max_depth))
 DEFAULT_SCHEDULE = ",".join(str(t) for t in DEFAULT_TEMPERATURES)
 
 
 def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int | None = None, seed: int = 0,
-              backend: str = DEFAULT_BACKEND, bounds: str = DEFAULT_BOUNDS):
+              backend: str = DEFAULT_BACKEND, bounds: str = DEFAULT_BOUNDS, open_objects: bool = False):
     from jsontune.decoding.strategies import DecodingConfig
 
     try:
@@ -201,7 +204,7 @@ def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int
         strings, items, digits, depth = (limit or None for limit in limits)
         return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed,
                               backend=backend, max_string_length=strings, max_items=items, max_digit_run=digits,
-                              max_depth=depth)
+                              max_depth=depth, open_objects=open_objects)
     except ValueError as err:
         _fail(f"decoding options: {err}")
 
@@ -225,6 +228,7 @@ def evaluate(
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
+    open_objects: bool = typer.Option(False, "--open-objects", help=OPEN_OBJECTS_HELP),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N records."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help="Generation batch size."),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
@@ -243,7 +247,7 @@ def evaluate(
     from jsontune.run_dir import check_evaluation_folder
 
     _setup_logging()
-    config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds)
+    config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds, open_objects)
     check_evaluation_folder(out, overwrite)
     loaded = load_recipe(recipe) if recipe is not None else None
     source = model_source(model, adapter)
@@ -269,6 +273,7 @@ def generate(
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
+    open_objects: bool = typer.Option(False, "--open-objects", help=OPEN_OBJECTS_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of the answer."),
 ) -> None:
     """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid.
@@ -282,7 +287,7 @@ def generate(
     from jsontune.data.schemas import checked_schema
     from jsontune.decoding.constrained import GrammarError
 
-    config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds)
+    config = _decoding(decoding, temperatures, None, seed, grammar_backend, bounds, open_objects)
     text = sys.stdin.read() if prompt == "-" else prompt
     if not text.strip():
         _fail("the prompt is empty: give the text to turn into JSON" + (" on stdin" if prompt == "-" else ""))

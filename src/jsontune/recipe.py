@@ -120,6 +120,11 @@ class JsontuneArguments:
     eval_grammar_backend: Literal[BACKENDS] = field(
         default=DEFAULT_BACKEND, metadata={"help": "Grammar backend of the constrained runs."}
     )
+    eval_open_objects: bool = field(
+        default=False,
+        metadata={"help": "Constrained runs: keep objects open where the schema leaves additionalProperties unset "
+                          "(by default an object that lists its properties takes no others)."},
+    )
     eval_constrained_max_new_tokens: int = field(
         default=256,
         metadata={"help": "Token budget of a constrained answer: one cut off is invalid (never repaired), and the "

@@ -12,6 +12,7 @@ from jsontune.decoding.constrained.backends import IGNORED_KEYWORDS, backend_for
 from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
 from jsontune.decoding.constrained.grammars import GrammarCache
 from jsontune.decoding.constrained.processor import GrammarLogitsProcessor, allocate_bitmask, apply_bitmask
+from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import BACKENDS
 from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
 from tests import REPO
@@ -280,7 +281,7 @@ def test_llguidance_own_warnings_join_the_audit(tokenizer) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
               "maxProperties": 1}  # optional properties: llguidance cannot count them
     backend = backend_for("llguidance", tokenizer, len(tokenizer), tokenizer.eos_token_id)
-    grammar = GrammarCache(backend, Bounds()).for_schema(schema)
+    grammar = GrammarCache(backend, Bounds(close_objects=False)).for_schema(schema)  # an open object
     assert any(item.startswith("llguidance: ") and "Properties" in item for item in grammar.unenforced), grammar
     repeated = GrammarCache(backend, Bounds()).for_schema({"type": "array", "uniqueItems": True})
     assert repeated.unenforced == ["uniqueItems at /: duplicates are not prevented"], "no duplicate of the table"
@@ -327,13 +328,49 @@ def test_bound_schema_bounds_only_unbounded_strings_and_arrays() -> None:
     assert bounded["$defs"]["tags"]["maxItems"] == 2
     assert "maxLength" not in schema["properties"]["free"], "the caller's schema is left untouched"
     assert "maxLength" not in bound_schema(schema, Bounds(20, 4), "xgrammar")["properties"]["day"]
-    assert bound_schema(schema, Bounds(None, None)) == schema
+    assert bound_schema(schema, Bounds(None, None, close_objects=False)) == {**schema, "additionalProperties": True}
     negated = {"type": "object", "properties": {"not": {"type": "string"}}, "not": {"type": "string"},
                "if": {"properties": {"a": {"type": "array"}}}}
     bounded = bound_schema(negated, Bounds(max_string_length=9, max_items=2))
     assert bounded["properties"]["not"]["maxLength"] == 9, "a property named 'not' is bounded"
     assert bounded["not"] == {"type": "string"}, "a bound under 'not' would loosen the schema"
     assert bounded["if"] == negated["if"]
+
+
+def test_objects_that_list_their_properties_are_closed_unless_closing_could_refuse_a_valid_value() -> None:
+    item = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    schema = {
+        "type": "object", "required": ["a"],
+        "properties": {"a": {"type": "object", "properties": {"b": {"type": "string"}}},
+                       "items": {"type": "array", "items": {"$ref": "#/$defs/item"}},
+                       "open": {"type": "object", "properties": {"c": {}}, "additionalProperties": True},
+                       "typed_map": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "patterned": {"type": "object", "properties": {"d": {}}, "patternProperties": {"^x": {}}},
+                       "free": {"type": "object"},
+                       "pooled": {"allOf": [{"properties": {"e": {}}}, {"properties": {"f": {}}}]},
+                       "odd": {"type": "object", "properties": {"g": {}}, "required": ["h"]}},
+        "$defs": {"item": item},
+        "not": {"type": "object", "properties": {"z": {}}},
+    }
+    bounded = bound_schema(schema, Bounds())
+    closed = {pointer for pointer, node in subschemas(bounded) if node.get("additionalProperties") is False}
+    assert closed == {"", "/properties/a", "/$defs/item"}
+    assert bounded["properties"]["open"]["additionalProperties"] is True
+    assert bounded["properties"]["typed_map"]["additionalProperties"] == {"type": "integer"}
+    opened = bound_schema(schema, Bounds(close_objects=False))
+    assert {p for p, node in subschemas(opened) if node.get("additionalProperties") is True} == closed | {
+        "/properties/open"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_closed_grammar_refuses_an_invented_key_and_an_open_one_lets_it_through(tokenizer, backend) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    answer = '{"city":"Oslo","country":"Norway"}'
+    # The installed backends already read an unset additionalProperties as closed; jsontune says it either way.
+    assert not _accepts(backend, tokenizer, schema, answer)
+    assert not _accepts(backend, tokenizer, bound_schema(schema, Bounds(), backend), answer)
+    assert _accepts(backend, tokenizer, bound_schema(schema, Bounds(close_objects=False), backend), answer)
+    assert _accepts(backend, tokenizer, bound_schema(schema, Bounds(), backend), '{"city":"Oslo"}')
 
 
 def test_any_object_schema_accepts_nested_values_within_bounds() -> None:
@@ -530,7 +567,7 @@ def test_eval_constrained_flags_unenforced_keywords_per_row(tiny_model_dir, tmp_
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["decoding"] == {"mode": "constrained", "temperatures": [0.3, 0.6, 0.9], "max_attempts": None,
                                    "seed": 0, "backend": "xgrammar", "max_string_length": 8, "max_items": 2,
-                                   "max_digit_run": 4, "max_depth": 3, "schedule": [None]}
+                                   "max_digit_run": 4, "max_depth": 3, "open_objects": False, "schedule": [None]}
     assert metrics["grammar_unenforced_rate"] == 0.5
     assert metrics["cut_off_rate"] == sum(not r["finished"] for r in rows) / 2
     finished = [row for row in rows if row["finished"]]

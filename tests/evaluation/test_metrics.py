@@ -385,7 +385,7 @@ def test_aggregate_without_intervals():
 
 
 def test_aggregate_empty():
-    assert aggregate([]) == {"n": 0, **dict.fromkeys(METRIC_NAMES), "ci": {}}
+    assert aggregate([]) == {"n": 0, **dict.fromkeys(METRIC_NAMES), "invented_key_rate": None, "ci": {}}
 
 
 def test_bootstrap_ci():
@@ -423,3 +423,39 @@ def test_aggregate_500_rows_is_fast():
     elapsed = time.perf_counter() - start
     assert result["n_slot_rows"] == 250 and 0.0 < result["slot_f1"] < 1.0
     assert elapsed < 5.0, elapsed
+
+
+ITEM = {"type": "object", "properties": {"x": {"type": "integer"}}}
+NESTED = {"type": "object",
+          "properties": {"a": {"type": "object", "properties": {"b": {}}},
+                         "list": {"type": "array", "items": {"$ref": "#/$defs/item"}},
+                         "map": {"type": "object", "additionalProperties": {"type": "integer"}},
+                         "free": {"type": "object"},
+                         "either": {"anyOf": [{"properties": {"p": {}}}, {"properties": {"p": {}, "q": {}}}]}},
+          "$defs": {"item": ITEM}}
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ({"a": {"b": 1}}, 0),
+    ({"a": {"b": 1, "c": 2}, "d": 3}, 2),  # a.c and d
+    ({"list": [{"x": 1}, {"x": 2, "y": 3}, {"z": 4}]}, 2),  # through the $ref, per item
+    ({"map": {"any": 1, "key": 2}, "free": {"whatever": {"deep": 1}}}, 0),  # a typed map and a free object
+    ({"either": {"p": 1, "q": 2}}, 0),  # the anyOf branch that declares most
+    ({"either": {"p": 1, "r": 2}}, 1),
+])
+def test_invented_keys_counts_the_keys_a_schema_does_not_declare_at_any_depth(answer, expected):
+    from jsontune.evaluation.metrics import invented_keys
+
+    assert invented_keys(answer, NESTED) == expected
+    assert invented_keys(answer, None) is None
+
+
+def test_the_invented_key_rate_is_the_share_of_answers_with_a_schema_that_hold_one():
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    rows = [row_metrics(text, {"city": "Oslo"}, schema) for text in
+            ('{"city": "Oslo"}', '{"city": "Oslo", "country": "Norway"}', "not json")]
+    rows.append(row_metrics('{"city": "Oslo", "x": 1}', {"city": "Oslo"}))  # no schema: not counted
+    assert [row["invented_keys"] for row in rows] == [0, 1, 0, None]
+    result = aggregate(rows)
+    assert result["invented_key_rate"] == pytest.approx(1 / 3)
+    assert result["ci"]["invented_key_rate"][0] <= 1 / 3 <= result["ci"]["invented_key_rate"][1]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tests import REPO
 
 BIN = Path(sys.executable).parent

@@ -78,7 +78,7 @@ def run_experiment(
     args = reference.jsontune
     decoding = DecodingConfig(args.eval_decoding, tuple(args.eval_temperatures), args.eval_max_attempts,
                               seed=reference.training.seed)
-    constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend)
+    constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend, open_objects=args.eval_open_objects)
     models = [("base", base_path, DecodingConfig("greedy"))]
     for label, recipe in recipes.items():
         if run_dir.is_trained(recipe.training.output_dir):

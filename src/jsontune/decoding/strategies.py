@@ -43,7 +43,8 @@ class DecodingConfig:
 
     The constrained mode uses `backend` and bounds what the schema leaves unbounded: strings to
     `max_string_length` characters, arrays to `max_items` items, runs of digits to `max_digit_run`,
-    nesting to `max_depth` (None: unbounded; see `jsontune.decoding.constrained.Bounds`).
+    nesting to `max_depth` (None: unbounded), and objects that list their properties to those properties
+    unless `open_objects` (see `jsontune.decoding.constrained.Bounds`).
     """
 
     mode: Literal["greedy", "progressive", "constrained"] = "greedy"
@@ -55,6 +56,7 @@ class DecodingConfig:
     max_items: int | None = Bounds.max_items
     max_digit_run: int | None = Bounds.max_digit_run
     max_depth: int | None = Bounds.max_depth
+    open_objects: bool = not Bounds.close_objects
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -80,13 +82,14 @@ class DecodingConfig:
     def describe(self) -> dict[str, Any]:
         described = {**asdict(self), "temperatures": list(self.temperatures), "schedule": self.schedule()}
         if self.mode != "constrained":
-            for name in ("backend", *BOUND_NAMES):
+            for name in ("backend", *BOUND_NAMES, "open_objects"):
                 described.pop(name)
         return described
 
     @property
     def bounds(self) -> Bounds:
-        return Bounds(self.max_string_length, self.max_items, self.max_digit_run, self.max_depth)
+        return Bounds(self.max_string_length, self.max_items, self.max_digit_run, self.max_depth,
+                      close_objects=not self.open_objects)
 
 
 @dataclass

@@ -18,6 +18,7 @@ recall 2/3, F1 2/3. Two empty containers match with F1 1; a prediction that does
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,6 +52,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "strict_parse_rate", "parse_rate", "schema_adherence", "structure_similarity", "exact_match",
     "field_precision", "field_recall", "field_f1", "tree_similarity", "semantic_similarity", "quality_score",
 )
+
+# The share of answers holding a key their schema does not declare (over rows with a schema; `invented_keys`).
+INVENTED_KEY_RATE = "invented_key_rate"
 
 # Aggregate name -> per-row key, where they differ.
 _ROW_KEY = {"strict_parse_rate": "strict_parse", "parse_rate": "parse_ok", "schema_adherence": "schema_valid"}
@@ -171,6 +175,72 @@ def schema_valid(value: Any, schema: dict | None, reference: Any) -> bool:
 
 # --------------------------------------------------------------------------- shape and similarity
 
+def invented_keys(value: Any, schema: dict | None) -> int | None:
+    """How many keys of a parsed answer its schema does not declare, at any depth; None without a schema.
+
+    A key is declared by its object's `properties`, a matching `patternProperties`, or an
+    `additionalProperties` subschema (a map of any keys); local `$ref`s are followed, `allOf` branches
+    pooled, and of `anyOf`/`oneOf` branches the one that declares most is taken. An object whose schema lists
+    no properties at all declares whatever it holds. It counts what a grammar left open lets a model pad an
+    answer with: keys the user never asked for.
+    """
+    if schema is None:
+        return None
+    return _invented(value, schema, schema, 0)
+
+
+def _resolve(node: Any, root: dict, depth: int) -> dict:
+    """The subschema `node` stands for: local $refs followed (a few levels, for recursive schemas)."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 8:
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, depth = target, depth + 1
+    return node if isinstance(node, dict) else {}
+
+
+def _invented(value: Any, node: Any, root: dict, depth: int) -> int:
+    node = _resolve(node, root, depth)
+    if depth > 32 or not node:
+        return 0
+    branches = [b for key in ("anyOf", "oneOf") for b in node.get(key) or []]
+    if branches:
+        return min(_invented(value, {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **b}, root,
+                             depth + 1) for b in branches)
+    for branch in node.get("allOf") or []:  # pool the branches' properties into one node
+        branch = _resolve(branch, root, depth)
+        node = {**node, **branch, "properties": {**(node.get("properties") or {}), **(branch.get("properties") or {})}}
+    if isinstance(value, list):
+        items, prefix = node.get("items"), node.get("prefixItems") or []
+        return sum(_invented(item, prefix[i] if i < len(prefix) else items, root, depth + 1)
+                   for i, item in enumerate(value))
+    if not isinstance(value, dict):
+        return 0
+    properties = node.get("properties") or {}
+    patterns = node.get("patternProperties") or {}
+    extra = node.get("additionalProperties")
+    count = 0
+    for key, item in value.items():
+        if key in properties:
+            count += _invented(item, properties[key], root, depth + 1)
+            continue
+        matching = [schema for pattern, schema in patterns.items() if _matches(pattern, key)]
+        if matching:
+            count += _invented(item, matching[0], root, depth + 1)
+        elif isinstance(extra, dict):
+            count += _invented(item, extra, root, depth + 1)
+        elif properties or patterns:
+            count += 1  # the object names its keys, and this is not one of them
+    return count
+
+
+def _matches(pattern: str, key: str) -> bool:
+    try:
+        return re.search(pattern, key) is not None
+    except re.error:
+        return False
+
+
 def _typed_paths(value: Any, path: str, out: set[tuple[str, str]]) -> set[tuple[str, str]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -252,7 +322,8 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
     """The per-row figures of one generated answer (JSON-serialisable).
 
     Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
-    field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score; for slot
+    field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score,
+    invented_keys (keys the record's schema does not declare; None without a schema); for slot
     records also reference_intent, intent_correct, slot_f1, slot_counts. Every quality figure is 0 (False)
     when the output cannot be parsed even after repair. `recovery` replaces the usual `recover_json(output)`
     (a constrained answer cut off by the token budget is rejected, not repaired).
@@ -269,9 +340,11 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
             **field_scores(parsed, reference),
             "tree_similarity": tree_similarity(parsed, reference),
             "semantic_similarity": semantic_similarity(parsed, reference),
+            "invented_keys": invented_keys(parsed, schema),
         })
     else:
-        row.update(dict.fromkeys(_ROW_QUALITY_KEYS, 0.0), schema_valid=False, exact_match=False)
+        row.update(dict.fromkeys(_ROW_QUALITY_KEYS, 0.0), schema_valid=False, exact_match=False,
+                   invented_keys=None if schema is None else 0)
     row["quality_score"] = sum(weight * float(row[key]) for key, weight in QUALITY_WEIGHTS.items())
     if is_slot_record(reference):
         counts = slot_counts(parsed if rec.ok else None, reference)
@@ -332,14 +405,15 @@ def _row_intent(row: dict) -> str:
 def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means over rows of the per-row figures, with bootstrap confidence intervals.
 
-    Returns {"n", each of METRIC_NAMES, "ci": {name: [low, high]}} and, when some rows are slot records,
+    Returns {"n", each of METRIC_NAMES, "invented_key_rate" (None when no row has a schema), "ci": {name:
+    [low, high]}} and, when some rows are slot records,
     the SLOT_METRIC_NAMES over those rows (slot precision/recall/F1 by the published SNIPS protocol) and
     "n_slot_rows". With no rows every metric is None and "ci" is empty; n_resamples=0 skips the intervals
     ("ci" empty), for cheap figures during training.
     """
     n = len(rows)
     if n == 0:
-        return {"n": 0, **dict.fromkeys(METRIC_NAMES), "ci": {}}
+        return {"n": 0, **dict.fromkeys(METRIC_NAMES), INVENTED_KEY_RATE: None, "ci": {}}
     result: dict[str, Any] = {"n": n}
     ci: dict[str, list[float] | None] = {}
     with_ci = n_resamples > 0
@@ -348,6 +422,12 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
         result[name] = float(np.mean(values))
         if with_ci:
             ci[name] = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    with_schema = [row["invented_keys"] for row in rows if row.get("invented_keys") is not None]
+    # The share of answers (of rows with a schema) holding at least one key the schema does not declare.
+    result[INVENTED_KEY_RATE] = float(np.mean([count > 0 for count in with_schema])) if with_schema else None
+    if with_ci and with_schema:
+        ci[INVENTED_KEY_RATE] = bootstrap_ci([float(count > 0) for count in with_schema], confidence=confidence,
+                                               n_resamples=n_resamples, seed=seed)
     slot_rows = [row for row in rows if row.get("slot_counts") is not None]
     if slot_rows:
         protocol = SlotProtocol([_row_intent(row) for row in slot_rows], [row["slot_counts"] for row in slot_rows])

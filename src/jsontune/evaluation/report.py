@@ -24,6 +24,7 @@ import numpy as np
 
 from jsontune.evaluation import metrics as metrics_module
 from jsontune.evaluation.environment import collect_environment
+from jsontune.evaluation.metrics import INVENTED_KEY_RATE
 from jsontune.evaluation.significance import mcnemar, paired_comparison
 from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
 from jsontune.evaluation.tables import (
@@ -174,7 +175,7 @@ def _row_performance(rows: list[dict], run_metrics: dict) -> dict[str, Any]:
 def csv_columns() -> list[str]:
     """Column names of benchmark_results.csv, in order."""
     columns = ["model", "decoding", "dataset", "n"]
-    for name in (*metrics_module.METRIC_NAMES, *SLOT_METRIC_NAMES):
+    for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
     columns += ["n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
                 "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
@@ -185,7 +186,7 @@ def csv_columns() -> list[str]:
 def _csv_record(run: BenchmarkRun, dataset: str, group_metrics: dict, performance: dict) -> dict[str, Any]:
     record: dict[str, Any] = {"model": run.model, "decoding": run.decoding, "dataset": dataset,
                               "n": group_metrics.get("n")}
-    for name in (*metrics_module.METRIC_NAMES, *SLOT_METRIC_NAMES):
+    for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         low, high = interval(group_metrics, name)
         record.update({name: group_metrics.get(name), f"{name}_ci_low": low, f"{name}_ci_high": high})
     record["n_slot_rows"] = group_metrics.get("n_slot_rows")
@@ -342,7 +343,8 @@ def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
     if not models:
         return []
     header = ["model", "schema (greedy)", "schema (constrained)", "field F1 (greedy)", "field F1 (constrained)",
-              "cut off (constrained)", "keywords not enforced", "schema not compiled"]
+              "invented keys (greedy)", "invented keys (constrained)", "cut off (constrained)",
+              "keywords not enforced", "schema not compiled"]
     body = []
     for model in models:
         greedy, constrained = by_key.get((model, "greedy")), by_key[(model, "constrained")]
@@ -352,7 +354,9 @@ def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
             model, fmt_ci(greedy.metrics, "schema_adherence") if greedy else MISSING,
             fmt_ci(constrained.metrics, "schema_adherence"),
             fmt_ci(greedy.metrics, "field_f1") if greedy else MISSING, fmt_ci(constrained.metrics, "field_f1"),
-            fmt(constrained.metrics.get("cut_off_rate"), 3), f"{unenforced} rows", f"{not_compiled} rows",
+            fmt(greedy.metrics.get(INVENTED_KEY_RATE), 3) if greedy else MISSING,
+            fmt(constrained.metrics.get(INVENTED_KEY_RATE), 3), fmt(constrained.metrics.get("cut_off_rate"), 3),
+            f"{unenforced} rows", f"{not_compiled} rows",
         ])
     settings = by_key[(models[0], "constrained")].metrics.get("decoding") or {}
 
@@ -363,7 +367,9 @@ def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
     note = ("Constrained decoding masks every token with a grammar compiled from the record's JSON Schema "
             f"(backend {settings.get('backend', MISSING)}; where the schema sets no bound: "
             f"{bound('max_string_length', 'characters per string')}, {bound('max_items', 'items per array')}, "
-            f"{bound('max_digit_run', 'digits in a row')}, {bound('max_depth', 'levels of nesting')}). "
+            f"{bound('max_digit_run', 'digits in a row')}, {bound('max_depth', 'levels of nesting')}; objects that "
+            f"list their properties {'stay open' if settings.get('open_objects') else 'take no others'}). "
+            "Invented keys: the share of answers holding a key their schema does not declare. "
             "An answer cut off by the token budget counts as no JSON. Training moves the greedy columns; "
             "decoding moves the constrained ones. Rows whose schema uses keywords the grammar does not "
             "enforce are counted (they are checked with jsonschema all the same), and so are rows whose "

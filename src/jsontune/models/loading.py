@@ -26,7 +26,6 @@ from jsontune.data.prompting import PromptConfig
 from jsontune.errors import MissingFileError
 from jsontune.models.base_model import EMBEDDED_MODELS, resolve_model_name
 
-
 # OWNER/NAME of a Hub repository (a model id or a repo to push to).
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # Names the Hub reserves for its own pages (huggingface.co/models, ...): no user or organisation has them.
@@ -171,6 +170,7 @@ def load_weights(source: ModelSource, device: str | None = None):
 
 
 def load_for_inference(model_path: str | Path, adapter: str | Path | None = None, device: str | None = None):
-    """(model, tokenizer, saved PromptConfig or None) for a standalone model folder, an adapter folder, or base + adapter."""
+    """(model, tokenizer, saved PromptConfig or None) of a standalone model folder, an adapter folder, or a base
+    and an adapter."""
     source = model_source(model_path, adapter)
     return load_weights(source, device), source.tokenizer(), source.prompt_config()

@@ -13,8 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from jsontune.errors import JsontuneError
 from jsontune import run_dir
+from jsontune.errors import JsontuneError
 from jsontune.models.loading import load_tokenizer, resolve_base
 
 logger = logging.getLogger(__name__)

@@ -124,7 +124,9 @@ def _fingerprint(*parts: object) -> str:
 def _decoding(mode: str, recipe: Recipe) -> tuple[DecodingConfig, int]:
     args = recipe.jsontune
     if mode == "constrained":
-        return DecodingConfig("constrained", backend=args.eval_grammar_backend), args.eval_constrained_max_new_tokens
+        constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend,
+                                     open_objects=args.eval_open_objects)
+        return constrained, args.eval_constrained_max_new_tokens
     return DecodingConfig("greedy"), args.eval_max_new_tokens
 
 

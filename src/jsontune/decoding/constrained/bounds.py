@@ -1,9 +1,17 @@
 """Bounds on what a schema leaves unbounded, so that a model that rambles still closes its JSON in budget.
 
-Strings and arrays are bounded in the schema that is compiled (`bound_schema`; the bounded schema is
-stricter than the original, so what it accepts the original accepts too); digit runs and nesting are
+Strings, arrays and objects are bounded in the schema that is compiled (`bound_schema`; the bounded schema
+is stricter than the original, so what it accepts the original accepts too); digit runs and nesting are
 bounded while decoding (`jsontune.decoding.constrained.guard`). A record without a schema gets the generic
 grammar's schema, `any_object_schema`: any JSON object within the bounds.
+
+Objects are closed by default, as strict structured outputs close them (the OpenAI API's `strict: true`):
+an object that lists its `properties` and says nothing of `additionalProperties` takes no other key. Real
+schemas (function parameters, API payloads) leave it unset, and under an open grammar a model appends
+invented keys until the token budget cuts it off. Both backends happen to read an unset
+`additionalProperties` as closed today (tests/decoding/test_constrained.py checks the installed versions),
+so jsontune writes the choice into the schema either way: `false` by default, `true` with
+`close_objects=False`, which restores JSON Schema's own meaning whatever a backend's default.
 """
 
 from __future__ import annotations
@@ -33,13 +41,23 @@ class Bounds:
     max_items: int | None = 4
     max_digit_run: int | None = 16
     max_depth: int | None = 8
+    close_objects: bool = True
+
+
+# Keywords beside which closing an object would change what it means: other keys it allows (patterns,
+# composition, conditionals, references to other parts) or an explicit say on the rest.
+_LEAVE_OPEN = ("additionalProperties", "patternProperties", "unevaluatedProperties", "allOf", "anyOf", "oneOf",
+               "$ref", "dependentSchemas", "if", "propertyNames")
 
 
 def bound_schema(schema: dict, bounds: Bounds, backend: str = DEFAULT_BACKEND) -> dict:
-    """A copy of schema in which every string without maxLength and array without maxItems gets one.
+    """A copy of schema in which every string without maxLength and array without maxItems gets one, and
+    every object that lists its properties and leaves `additionalProperties` unset gets it: `false` with
+    `bounds.close_objects`, else `true` (JSON Schema's meaning, said out loud for the backends).
 
     Strings with an enum or const are left alone, and so are, for xgrammar (which would drop the
-    length), strings with a pattern or format. A bound never goes below the schema's own minimum.
+    length), strings with a pattern or format. A bound never goes below the schema's own minimum. An
+    object stays open where closing it could reject what the schema accepts (`closable`).
     """
     bounded = copy.deepcopy(schema)
     fixed = ("enum", "const", "maxLength") + (("pattern", "format") if backend == "xgrammar" else ())
@@ -53,7 +71,22 @@ def bound_schema(schema: dict, bounds: Bounds, backend: str = DEFAULT_BACKEND) -
             node["maxLength"] = max(bounds.max_string_length, node.get("minLength", 0))
         if "array" in types and "maxItems" not in node and bounds.max_items is not None:
             node["maxItems"] = max(bounds.max_items, node.get("minItems", 0))
+        if closable(pointer, node):
+            node["additionalProperties"] = not bounds.close_objects
     return bounded
+
+
+def closable(pointer: str, node: dict) -> bool:
+    """Whether the node's other keys are jsontune's to decide: `additionalProperties: false` would only take away
+    keys the schema does not name. The node lists its
+    properties (every required key among them), says nothing else about other keys, and is not a branch of a
+    composition (an allOf branch closed on its own would refuse the other branches' keys)."""
+    properties = node.get("properties")
+    if not isinstance(properties, dict) or not properties or any(k in node for k in _LEAVE_OPEN):
+        return False
+    if "/allOf/" in f"{pointer}/" or "/dependentSchemas/" in pointer:
+        return False
+    return set(node.get("required") or []) <= set(properties)
 
 
 def any_object_schema(bounds: Bounds) -> dict:
