@@ -31,6 +31,7 @@ COMMANDS = [
     [str(BIN / "jsontune"), "data", "--help"],
     [str(BIN / "jsontune"), "data", "check", "--help"],
     [str(BIN / "jsontune"), "data", "generate", "--help"],
+    [str(BIN / "jsontune"), "data", "prompt-tokens", "--help"],
     [str(BIN / "jsontune"), "data", "snips", "--help"],
     *[[sys.executable, str(script), "--help"] for script in sorted((REPO / "scripts").glob("*.py"))],
 ]
@@ -98,3 +99,24 @@ def test_accelerate_launch_single_process_writes_a_loadable_adapter(make_recipe,
                     "--dynamo_backend", "no"], make_recipe(use_peft=True), out)
     assert done.returncode == 0, done.stderr[-3000:]
     _assert_adapter(out)
+
+
+def test_data_prompt_tokens_measures_each_schema_format_against_none(embedded_model_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    schema = {"type": "object", "required": ["name", "city"], "additionalProperties": False,
+              "properties": {"name": {"type": "string", "minLength": 1}, "city": {"type": "string", "minLength": 1}}}
+    data = tmp_path / "people.jsonl"
+    rows = [{"prompt": "Bob lives in Oslo.", "reference": {"name": "Bob", "city": "Oslo"}, "schema": schema},
+            {"prompt": "No schema.", "reference": {}}]
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = CliRunner().invoke(app, ["data", "prompt-tokens", str(data)])
+    assert result.exit_code == 0, result.output
+    means = {line.split()[0]: float(line.split()[1]) for line in result.output.splitlines()[2:]}
+    assert set(means) == {"none", "json_schema", "template", "outline"}
+    assert "1 records with a schema" in result.output
+    assert means["none"] < min(means["template"], means["outline"]) and means["template"] < means["json_schema"]

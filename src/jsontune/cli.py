@@ -495,6 +495,37 @@ def data_check(
     raise typer.Exit(code=1 if bad else 0)
 
 
+@data_app.command("prompt-tokens")
+def data_prompt_tokens(
+    files: list[Path] = typer.Argument(..., help="Contract JSONL files."),
+    model: str = typer.Option(DEFAULT_EMBEDDED, help="Model directory or embedded model name (its tokenizer and "
+                                                     "prompt format)."),
+) -> None:
+    """What each way of writing the schema into the prompt costs: prompt tokens per record, without the schema
+    and with each schema_format, on the records that have a schema."""
+    import numpy as np
+
+    from jsontune.data.contract import read_jsonl
+    from jsontune.data.prompting import choose_prompt_config, prompt_ids
+    from jsontune.data.schema_rendering import SCHEMA_FORMATS
+    from jsontune.models.loading import model_source
+
+    source = model_source(model)
+    records = [r for path in files for r in read_jsonl(path)[0] if r.get("schema")]
+    if not records:
+        _fail("none of the records has a schema")
+    tokenizer = source.tokenizer()
+    base = source.prompt_config() or choose_prompt_config(tokenizer)
+    typer.echo(f"{len(records)} records with a schema; prompt tokens ({base.format} format):")
+    typer.echo(f"{'schema in prompt':<24}{'mean':>8}{'p50':>8}{'p95':>8}{'max':>8}")
+    for schema_format in (None, *SCHEMA_FORMATS):
+        config = choose_prompt_config(tokenizer, base.format, base.system_prompt, schema_format is not None,
+                                      schema_format or "json_schema")
+        lengths = np.array([len(prompt_ids(tokenizer, record, config)) for record in records])
+        typer.echo(f"{schema_format or 'none':<24}{lengths.mean():>8.1f}{np.percentile(lengths, 50):>8.0f}"
+                   f"{np.percentile(lengths, 95):>8.0f}{lengths.max():>8d}")
+
+
 @data_app.command("generate")
 def data_generate(
     out: Path = typer.Option(Path("data/synthetic"), "--out", "-o", help="Output directory."),

@@ -23,6 +23,7 @@ import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
 from jsontune.data.prompting import PromptConfig, choose_prompt_config
+from jsontune.data.schema_rendering import SCHEMA_FORMATS
 from jsontune.data.splits import (
     NAME_KEY,
     SplitError,
@@ -95,6 +96,12 @@ class JsontuneArguments:
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; none by default."})
     schema_in_prompt: bool = field(
         default=False, metadata={"help": "Append the record's JSON Schema to the prompt."}
+    )
+    schema_format: Literal[SCHEMA_FORMATS] = field(
+        default="json_schema",
+        metadata={"help": "How schema_in_prompt writes the schema: 'json_schema' (compact JSON Schema), 'template' "
+                          "(the answer's skeleton with each value's type) or 'outline' (a line per key: type, "
+                          "required or optional, description); see jsontune.data.schema_rendering."},
     )
     eval_batch_size: int = field(default=DEFAULT_BATCH_SIZE,
                                  metadata={"help": "Batch size of generation during evaluation."})
@@ -188,7 +195,8 @@ class Recipe:
     def prompt_config(self, tokenizer) -> PromptConfig:
         """How the recipe renders a record for this tokenizer (its `auto` format resolved)."""
         args = self.jsontune
-        return choose_prompt_config(tokenizer, args.prompt_format, args.system_prompt, args.schema_in_prompt)
+        return choose_prompt_config(tokenizer, args.prompt_format, args.system_prompt, args.schema_in_prompt,
+                                    args.schema_format)
 
     def resolved(self) -> dict[str, Any]:
         """The recipe as it ran: every key that was set, with its final value, and the jsontune section."""

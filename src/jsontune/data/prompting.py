@@ -14,20 +14,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from jsontune.data.schema_rendering import INTRODUCTIONS, SCHEMA_FORMATS, SchemaFormat, render_schema
 from jsontune.files import write_json
 from jsontune.run_dir import PROMPT_CONFIG_FILE
 
 # The plain-text format for models without a chat template. The answer starts after "JSON:\n".
 PLAIN_SYSTEM = "{system}\n\n"
 PLAIN_USER = "### Request:\n{prompt}\n\n### JSON:\n"
-SCHEMA_SUFFIX = "\n\nThe JSON must follow this JSON Schema:\n{schema}"
+SCHEMA_SUFFIX = "\n\n{introduction}\n{schema}"
 
 
 @dataclass(frozen=True)
 class PromptConfig:
+    """How a record is rendered: the format, a system prompt, and whether (and how, `schema_format`, see
+    `jsontune.data.schema_rendering`) the record's schema is written after its prompt."""
+
     format: Literal["chat", "plain"]
     system_prompt: str | None = None
     schema_in_prompt: bool = False
+    schema_format: SchemaFormat = "json_schema"  # what models trained before it was a setting were shown
 
     def save(self, directory: str | Path) -> Path:
         return write_json(Path(directory) / PROMPT_CONFIG_FILE, asdict(self))
@@ -42,14 +47,17 @@ class PromptConfig:
 
 
 def choose_prompt_config(tokenizer, prompt_format: str = "auto", system_prompt: str | None = None,
-                         schema_in_prompt: bool = False) -> PromptConfig:
+                         schema_in_prompt: bool = False, schema_format: str = "json_schema") -> PromptConfig:
     """Resolve 'auto' to 'chat' when the tokenizer has a chat template, else 'plain'."""
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if prompt_format == "auto":
         prompt_format = "chat" if has_template else "plain"
     if prompt_format == "chat" and not has_template:
         raise ValueError("prompt_format 'chat' needs a tokenizer with a chat template; use 'plain' or 'auto'")
-    return PromptConfig(format=prompt_format, system_prompt=system_prompt, schema_in_prompt=schema_in_prompt)
+    if schema_format not in SCHEMA_FORMATS:
+        raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
+    return PromptConfig(format=prompt_format, system_prompt=system_prompt, schema_in_prompt=schema_in_prompt,
+                        schema_format=schema_format)
 
 
 def compact_json(value: Any) -> str:
@@ -60,7 +68,8 @@ def compact_json(value: Any) -> str:
 def user_text(record: dict, config: PromptConfig) -> str:
     text = record["prompt"]
     if config.schema_in_prompt and record.get("schema"):
-        text += SCHEMA_SUFFIX.format(schema=compact_json(record["schema"]))
+        text += SCHEMA_SUFFIX.format(introduction=INTRODUCTIONS[config.schema_format],
+                                     schema=render_schema(record["schema"], config.schema_format))
     return text
 
 

@@ -1,0 +1,147 @@
+"""How a record's JSON Schema is written into its prompt, so that a model can read the answer it must give.
+
+Three renderings, chosen by `PromptConfig.schema_format` and saved with a trained model:
+
+- `json_schema`: the schema itself, as compact JSON. Complete, and the longest.
+- `template`: the answer's skeleton with a type where each value goes (NuExtract's idea): `{"name":"string",
+  "items":[{"type":"string","quantity":"integer"}],"paid":"boolean","priority":"low|normal|high"}`, and a
+  `const` as its value. Short, shaped like the answer; drops constraints, descriptions and which keys are
+  optional.
+- `outline`: one line per key, indented by depth, with its type, `required` or `optional`, and its
+  description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
+  reader needs (which keys, which are optional, what each means) in few tokens.
+
+Local `$ref`s are followed (recursive ones a few levels deep); `anyOf`/`oneOf` become alternatives
+joined by `|`; `enum` and `const` are written as their values; keys a schema does not name (an open
+object, a map) are written as `...`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+SchemaFormat = Literal["json_schema", "template", "outline"]
+SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "outline")
+# How the rendered schema is introduced in the prompt, per format.
+INTRODUCTIONS: dict[str, str] = {
+    "json_schema": "The JSON must follow this JSON Schema:",
+    "template": "Fill in this JSON template (each value's type is given; use exactly these keys):",
+    "outline": "The JSON must have exactly these keys:",
+}
+# References followed before a recursive schema is cut short.
+MAX_REF_DEPTH = 4
+
+
+def render_schema(schema: dict, schema_format: str) -> str:
+    """The schema written in `schema_format` (see the module docstring)."""
+    if schema_format == "json_schema":
+        return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    if schema_format == "template":
+        return json.dumps(_template(schema, schema, 0), ensure_ascii=False, separators=(",", ":"))
+    if schema_format == "outline":
+        return "\n".join(_outline(schema, schema, 0, 0))
+    raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
+
+
+def _resolve(node: Any, root: dict, refs: int) -> tuple[dict, int]:
+    """The subschema a node stands for (local $refs followed) and how many references were followed."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        if refs >= MAX_REF_DEPTH:
+            return {}, refs
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, refs = target, refs + 1
+    return (node if isinstance(node, dict) else {}), refs
+
+
+def _alternatives(node: dict) -> list[dict]:
+    return [branch for key in ("anyOf", "oneOf") for branch in node.get(key) or [] if isinstance(branch, dict)]
+
+
+def _type_name(node: dict, root: dict, refs: int) -> str:
+    """A short name of what a value may be: "string", "integer|null", "low|high", "list of object"."""
+    node, refs = _resolve(node, root, refs)
+    if "const" in node:
+        return json.dumps(node["const"], ensure_ascii=False)
+    if "enum" in node:
+        return "|".join(v if isinstance(v, str) else json.dumps(v) for v in node["enum"])
+    branches = _alternatives(node)
+    if branches:
+        return "|".join(dict.fromkeys(_type_name(branch, root, refs) for branch in branches))
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types] if types else []
+    if not types:
+        types = ["object"] if "properties" in node else ["array"] if "items" in node else ["any"]
+    names = []
+    for kind in types:
+        if kind == "array":
+            items = node.get("items")
+            names.append(f"list of {_type_name(items, root, refs)}" if isinstance(items, dict) else "list")
+        else:
+            names.append(kind)
+    fmt = node.get("format")
+    return "|".join(names) + (f" ({fmt})" if fmt else "")
+
+
+def _template(node: Any, root: dict, refs: int) -> Any:
+    node, refs = _resolve(node, root, refs)
+    object_branch = next((b for b in _alternatives(node) if _resolve(b, root, refs)[0].get("properties")), None)
+    if object_branch is not None and not node.get("properties"):
+        template = _template(object_branch, root, refs)
+        others = "|".join(_type_name(b, root, refs) for b in _alternatives(node) if b is not object_branch)
+        return f"{json.dumps(template, ensure_ascii=False)}|{others}" if others else template
+    if "const" in node:
+        return node["const"]  # the one value it can take, written as itself
+    properties = node.get("properties")
+    if isinstance(properties, dict) and properties:
+        out: dict[str, Any] = {key: _template(child, root, refs) for key, child in properties.items()}
+        if _open(node):
+            out["..."] = "..."
+        return out
+    if isinstance(node.get("items"), dict) and "array" in _types(node):
+        return [_template(node["items"], root, refs)]
+    return _type_name(node, root, refs)
+
+
+def _types(node: dict) -> list[str]:
+    types = node.get("type")
+    return types if isinstance(types, list) else [types] if types else ["array"] if "items" in node else []
+
+
+def _open(node: dict) -> bool:
+    """Whether the object takes keys beyond its properties (a schema says so, or a map of other keys)."""
+    extra = node.get("additionalProperties")
+    return extra is True or isinstance(extra, dict) and bool(extra) or bool(node.get("patternProperties"))
+
+
+def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
+    node, refs = _resolve(node, root, refs)
+    if not node.get("properties"):
+        object_branch = next((b for b in _alternatives(node) if _resolve(b, root, refs)[0].get("properties")), None)
+        if object_branch is not None:
+            node, refs = _resolve(object_branch, root, refs)
+        elif isinstance(node.get("items"), dict):
+            return _outline(node["items"], root, depth, refs)
+    required = set(node.get("required") or [])
+    lines = []
+    indent = "  " * depth
+    for key, child in (node.get("properties") or {}).items():
+        resolved, child_refs = _resolve(child, root, refs)
+        description = resolved.get("description") or (child.get("description") if isinstance(child, dict) else None)
+        line = f"{indent}- {key}: {_type_name(child, root, refs)}, {'required' if key in required else 'optional'}"
+        lines.append(line + (f": {description}" if description else ""))
+        lines += _outline(resolved, root, depth + 1, child_refs) if _has_children(resolved, root, child_refs) else []
+    if _open(node):
+        lines.append(f"{indent}- ...: other keys allowed")
+    return lines
+
+
+def _has_children(node: dict, root: dict, refs: int) -> bool:
+    if node.get("properties"):
+        return True
+    items = node.get("items")
+    if isinstance(items, dict):
+        return bool(_resolve(items, root, refs)[0].get("properties"))
+    return any(_resolve(b, root, refs)[0].get("properties") for b in _alternatives(node))

@@ -1,0 +1,75 @@
+"""A record's schema written into its prompt: the JSON Schema itself, a typed template, or an outline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jsontune.data.prompting import PromptConfig, user_text
+from jsontune.data.schema_rendering import SCHEMA_FORMATS, render_schema
+
+ORDER = {
+    "type": "object",
+    "properties": {
+        "customer": {"type": "string", "description": "who ordered"},
+        "items": {"type": "array", "items": {"$ref": "#/$defs/item"}},
+        "priority": {"enum": ["low", "high"]},
+        "note": {"type": ["string", "null"]},
+        "kind": {"const": "order"},
+        "when": {"type": "string", "format": "date"},
+        "paid_by": {"anyOf": [{"type": "object", "properties": {"card": {"type": "string"}}}, {"type": "null"}]},
+    },
+    "required": ["customer", "items"],
+    "$defs": {"item": {"type": "object", "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}},
+                       "required": ["name"]}},
+}
+
+
+def test_the_template_is_the_answers_skeleton_with_each_values_type():
+    assert json.loads(render_schema(ORDER, "template")) == {
+        "customer": "string", "items": [{"name": "string", "qty": "integer"}], "priority": "low|high",
+        "note": "string|null", "kind": "order", "when": "string (date)", "paid_by": '{"card": "string"}|null',
+    }
+
+
+def test_the_outline_names_every_key_with_its_type_whether_required_and_its_description():
+    assert render_schema(ORDER, "outline").splitlines() == [
+        "- customer: string, required: who ordered",
+        "- items: list of object, required",
+        "  - name: string, required",
+        "  - qty: integer, optional",
+        "- priority: low|high, optional",
+        "- note: string|null, optional",
+        '- kind: "order", optional',
+        "- when: string (date), optional",
+        "- paid_by: object|null, optional",
+        "  - card: string, optional",
+    ]
+
+
+def test_an_open_object_says_other_keys_are_allowed_and_a_recursive_schema_ends():
+    tree = {"type": "object", "properties": {"name": {"type": "string"}, "child": {"$ref": "#"}},
+            "additionalProperties": True}
+    assert "- ...: other keys allowed" in render_schema(tree, "outline")
+    assert '"...":"..."' in render_schema(tree, "template")
+
+
+@pytest.mark.parametrize("schema_format", SCHEMA_FORMATS)
+def test_the_prompt_carries_the_schema_in_the_chosen_format_only_when_asked(schema_format):
+    record = {"prompt": "Carla ordered 5 notebooks.", "schema": ORDER}
+    shown = user_text(record, PromptConfig("chat", schema_in_prompt=True, schema_format=schema_format))
+    assert shown.startswith(record["prompt"] + "\n\n") and shown.endswith(render_schema(ORDER, schema_format))
+    assert user_text(record, PromptConfig("chat", schema_format=schema_format)) == record["prompt"]
+
+
+def test_prompt_settings_saved_before_the_schema_format_existed_load_as_json_schema(tmp_path):
+    saved = {"format": "chat", "system_prompt": None, "schema_in_prompt": True}
+    (tmp_path / "jsontune_prompt.json").write_text(json.dumps(saved))
+    assert PromptConfig.load(tmp_path).schema_format == "json_schema"
+
+
+def test_the_json_schema_rendering_is_the_schema_as_compact_json():
+    assert json.loads(render_schema(ORDER, "json_schema")) == ORDER
+    with pytest.raises(ValueError, match="schema_format must be one of"):
+        render_schema(ORDER, "yaml")
