@@ -57,9 +57,12 @@ class Splits:
     test: list[dict]
     files: dict[str, dict] = field(default_factory=dict)  # per file: rows, bad rows, train/test counts, sha256
     test_files: list[str] = field(default_factory=list)  # the data file of each test record
+    test_labels: list[str] = field(default_factory=list)  # a builder's own label of each test record, if any
 
     def test_datasets(self) -> list[str]:
-        """The dataset label of each test record (see `dataset_label`)."""
+        """The label of each test record in the report: the builder's, else its `dataset_label`."""
+        if self.test_labels:
+            return list(self.test_labels)
         return [dataset_label(record, name) for record, name in zip(self.test, self.test_files)]
 
 

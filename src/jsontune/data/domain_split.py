@@ -1,0 +1,107 @@
+"""The `domains` split builder: whole domains held out, so a test can tell reading the schema from recall.
+
+A record's domain is its `meta.domain`, else its file's stem (data/snips/GetWeather.jsonl -> GetWeather).
+The domains named in `test_domains` form the held-out test split and those in `dev_domains` the held-out
+dev split: no training row comes from them. Every other domain is split on its own, a seeded share
+`test_fraction` held out as the in-domain test split (and as much again as the in-domain dev split), the
+rest trains. Test and dev rows are labelled by where they come from, `<dataset>` or `<dataset> (held-out
+domains)`, so the report gives each its own rows.
+
+Choices are made on dev: `evaluate_on: dev` puts the dev splits where the test splits go (the experiment
+and the report then score dev), and the test splits stay unseen. A recipe asks for it by name:
+
+    jsontune:
+      split: {name: domains, test_domains: [weather, invoices], dev_domains: [flights], test_fraction: 0.1}
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from jsontune.data.contract import dataset_label, read_jsonl
+from jsontune.data.splits import SplitBuilder, Splits, file_sha256
+
+HELD_OUT = "held-out domains"
+
+
+def domain_of(record: dict, path: str | Path) -> str:
+    """A record's domain: its meta.domain, else its file's stem."""
+    domain = (record.get("meta") or {}).get("domain")
+    return domain if isinstance(domain, str) and domain else Path(path).stem
+
+
+@dataclass(frozen=True)
+class DomainSplitOptions:
+    """The options of the `domains` split builder (see the module docstring).
+
+    max_train_rows_per_domain / max_test_rows_per_domain: the first rows (seeded order) kept of each domain's
+    training rows, and of each domain's test (and dev) rows; None keeps all.
+    """
+
+    test_domains: list[str] = field(default_factory=list)
+    dev_domains: list[str] = field(default_factory=list)
+    test_fraction: float = 0.1
+    max_train_rows_per_domain: int | None = None
+    max_test_rows_per_domain: int | None = None
+    evaluate_on: Literal["test", "dev"] = "test"
+
+    def __post_init__(self):
+        for name in ("test_domains", "dev_domains"):
+            value = getattr(self, name)
+            if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+                raise ValueError(f"{name} must be a list of domain names, not {value!r}")
+        both = set(self.test_domains) & set(self.dev_domains)
+        if both:
+            raise ValueError(f"domains both in test_domains and dev_domains: {', '.join(sorted(both))}")
+        if not isinstance(self.test_fraction, (int, float)) or not 0 <= self.test_fraction < 0.5:
+            raise ValueError(f"test_fraction must be in [0, 0.5) (as much again goes to dev), not "
+                             f"{self.test_fraction!r}")
+        for name in ("max_train_rows_per_domain", "max_test_rows_per_domain"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or null, not {value!r}")
+        if self.evaluate_on not in ("test", "dev"):
+            raise ValueError(f"evaluate_on must be 'test' or 'dev', not {self.evaluate_on!r}")
+
+
+def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> Splits:
+    """Train, test and dev by domain as the module says; the same files, options and seed give the same split."""
+    by_domain: dict[str, list[tuple[dict, str]]] = {}
+    for name in files:
+        records, _ = read_jsonl(name)
+        for record in records:
+            by_domain.setdefault(domain_of(record, name), []).append((record, name))
+    unknown = sorted(set(options.test_domains + options.dev_domains) - set(by_domain))
+    if unknown:
+        raise ValueError(f"no records of the domain(s) {', '.join(unknown)}; the data has "
+                         f"{', '.join(sorted(by_domain))}")
+    train: list[tuple[dict, str]] = []
+    held = {"test": [], "dev": []}  # (record, file, label)
+    cap = options.max_test_rows_per_domain
+    for domain, rows in by_domain.items():
+        rows = sorted(rows, key=lambda row: row[0]["id"])
+        random.Random(f"{seed}:{domain}").shuffle(rows)
+        if domain in options.test_domains or domain in options.dev_domains:
+            which = "test" if domain in options.test_domains else "dev"
+            held[which] += [(r, f, f"{dataset_label(r, f)} ({HELD_OUT})") for r, f in rows[:cap]]
+            continue
+        n_held = round(len(rows) * options.test_fraction)
+        held["test"] += [(r, f, dataset_label(r, f)) for r, f in rows[:n_held][:cap]]
+        held["dev"] += [(r, f, dataset_label(r, f)) for r, f in rows[n_held:2 * n_held][:cap]]
+        train += rows[2 * n_held:][:options.max_train_rows_per_domain]
+    evaluated, other = (held["dev"], held["test"]) if options.evaluate_on == "dev" else (held["test"], held["dev"])
+    splits = Splits(train=[r for r, _ in train], test=[r for r, _, _ in evaluated],
+                    test_files=[f for _, f, _ in evaluated], test_labels=[label for _, _, label in evaluated])
+    for name in files:
+        splits.files[name] = {
+            "rows": sum(1 for rows in by_domain.values() for _, f in rows if f == name), "bad_rows": 0,
+            "train": sum(f == name for _, f in train), "test": sum(f == name for _, f, _ in evaluated),
+            "held_out": sum(f == name for _, f, _ in other), "sha256": file_sha256(name),
+        }
+    return splits
+
+
+SPLIT_BUILDER = SplitBuilder(name="domains", options=DomainSplitOptions, build=domain_splits)
