@@ -23,6 +23,7 @@ COMMANDS = [
     [str(BIN / "jsontune"), "generate", "--help"],
     [str(BIN / "jsontune"), "bench-decoding", "--help"],
     [str(BIN / "jsontune"), "bench-train", "--help"],
+    [str(BIN / "jsontune"), "bench-schema-formats", "--help"],
     [str(BIN / "jsontune"), "merge", "--help"],
     [str(BIN / "jsontune"), "push", "--help"],
     [str(BIN / "jsontune"), "experiment", "--help"],

@@ -353,6 +353,34 @@ def bench_decoding(
         typer.echo(f"constrained overhead at batch {timing.batch_size}: {timing.overhead:+.1%}")
 
 
+@app.command("bench-schema-formats", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_schema_formats(
+    ctx: typer.Context,
+    recipe: Path = typer.Option(Path("recipes/schema/formats-dev.yaml"), help="LoRA recipe whose split evaluates "
+                                                                                "on a dev split."),
+    formats: str = typer.Option("none,json_schema,template,outline", help="Renderings to compare ('none': no "
+                                                                         "schema in the prompt)."),
+    out: Path = typer.Option(Path("results/schema-formats"), help="Where models, predictions and the table go."),
+) -> None:
+    """Choose on dev how the schema is written into the prompt: one LoRA model per rendering, same recipe and
+    split, scored greedily; prints prompt tokens, training time, schema adherence and field F1 per label
+    (in-domain and held-out domains). Extra arguments are recipe overrides, e.g. --max_steps 5."""
+    from jsontune.benchmarks.schema_formats import NONE, compare_schema_formats, format_table
+    from jsontune.data.schema_rendering import SCHEMA_FORMATS
+    from jsontune.recipe import load_recipe
+
+    _setup_logging()
+    chosen = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in (NONE, *SCHEMA_FORMATS)]
+    if not chosen or unknown:
+        _fail(f"--formats takes {', '.join((NONE, *SCHEMA_FORMATS))}, not {', '.join(unknown) or 'nothing'}")
+    split = load_recipe(recipe, list(ctx.args)).jsontune.split or {}
+    if split.get("evaluate_on") != "dev":
+        typer.echo(f"warning: {recipe} does not evaluate on a dev split; do not choose on what it prints", err=True)
+    results = compare_schema_formats(recipe, chosen, out, list(ctx.args))
+    typer.echo(format_table(results))
+
+
 @app.command("bench-train")
 def bench_train(
     steps: int = typer.Option(6, help="Measured optimizer steps per run (after the warm-up)."),
