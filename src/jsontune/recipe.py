@@ -22,7 +22,12 @@ from typing import Any, Literal
 import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
-from jsontune.data.prompting import PromptConfig, choose_prompt_config
+from jsontune.data.prompting import (
+    DEFAULT_SCHEMA_FORMAT,
+    DEFAULT_SCHEMA_IN_PROMPT,
+    PromptConfig,
+    choose_prompt_config,
+)
 from jsontune.data.schema_rendering import SCHEMA_FORMATS
 from jsontune.data.splits import (
     NAME_KEY,
@@ -95,10 +100,11 @@ class JsontuneArguments:
     )
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; none by default."})
     schema_in_prompt: bool = field(
-        default=False, metadata={"help": "Append the record's JSON Schema to the prompt."}
+        default=DEFAULT_SCHEMA_IN_PROMPT,
+        metadata={"help": "Write the record's JSON Schema into the prompt (as schema_format says)."},
     )
     schema_format: Literal[SCHEMA_FORMATS] = field(
-        default="json_schema",
+        default=DEFAULT_SCHEMA_FORMAT,
         metadata={"help": "How schema_in_prompt writes the schema: 'json_schema' (compact JSON Schema), 'template' "
                           "(the answer's skeleton with each value's type) or 'outline' (a line per key: type, "
                           "required or optional, description); see jsontune.data.schema_rendering."},
