@@ -12,7 +12,7 @@ RECORD = {"id": "r", "prompt": "Please create a JSON object from the following: 
 
 
 def test_chat_prompt_has_no_injected_system_prompt(tokenizer):
-    config = choose_prompt_config(tokenizer)
+    config = choose_prompt_config(tokenizer, schema_in_prompt=False)
     assert config.format == "chat"
     assert render_prompt(tokenizer, RECORD, config) == (
         f"<|im_start|>user\n{RECORD['prompt']}<|im_end|>\n<|im_start|>assistant\n")

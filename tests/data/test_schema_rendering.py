@@ -73,3 +73,9 @@ def test_the_json_schema_rendering_is_the_schema_as_compact_json():
     assert json.loads(render_schema(ORDER, "json_schema")) == ORDER
     with pytest.raises(ValueError, match="schema_format must be one of"):
         render_schema(ORDER, "yaml")
+
+
+def test_a_required_key_without_a_schema_of_its_own_is_named_with_any_type():
+    schema = {"type": "object", "required": ["order"]}
+    assert render_schema(schema, "template") == '{"order":"any"}'
+    assert render_schema(schema, "outline") == "- order: any, required"

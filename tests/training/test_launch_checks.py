@@ -112,8 +112,18 @@ def test_a_collator_that_masks_pad_ids_while_pad_is_eos_is_caught(tokenizer):
 def test_rows_truncated_before_their_stop_token_are_refused(make_recipe):
     from jsontune.training.train import build_trainer
 
+    recipe = load_recipe(make_recipe(jsontune={"schema_in_prompt": False}), ["--max_length", "40"])
     with pytest.raises(LaunchError, match="do not end their labels with the stop token '<\\|im_end\\|>'.*max_length"):
-        build_trainer(load_recipe(make_recipe(), ["--max_length", "40"]))
+        build_trainer(recipe)
+
+
+def test_rows_whose_prompt_fills_max_length_are_refused_not_dropped(make_recipe, tiny_data):
+    from jsontune.training.train import build_trainer
+
+    # With its schema in the prompt, the first tiny record's prompt is over 30 tokens: TRL would drop the row.
+    with pytest.raises(LaunchError, match=rf"1 of 2 training rows \({tiny_data}:1\) have prompts "
+                                          "of max_length 30 tokens or more"):
+        build_trainer(load_recipe(make_recipe(), ["--max_length", "30"]))
 
 
 def test_the_cli_reports_a_launch_error_without_a_traceback(make_recipe, tmp_path):

@@ -11,9 +11,10 @@ Three renderings, chosen by `PromptConfig.schema_format` and saved with a traine
   description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
   reader needs (which keys, which are optional, what each means) in few tokens.
 
-Local `$ref`s are followed (recursive ones a few levels deep); `anyOf`/`oneOf` become alternatives
-joined by `|`; `enum` and `const` are written as their values; keys a schema does not name (an open
-object, a map) are written as `...`.
+Local `$ref`s are followed (recursive ones a few levels deep); a required key without a schema of its
+own is written with the type `any`; `anyOf`/`oneOf` become alternatives joined by `|`; `enum` and
+`const` are written as their values; keys a schema does not name (an open object, a map) are written
+as `...`.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def _resolve(node: Any, root: dict, refs: int) -> tuple[dict, int]:
     return (node if isinstance(node, dict) else {}), refs
 
 
+def _named_keys(node: dict) -> dict[str, Any]:
+    """The keys an object schema names: its properties, then required keys it gives no schema (any value)."""
+    properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    required = [key for key in node.get("required") or [] if isinstance(key, str) and key not in properties]
+    return {**properties, **{key: {} for key in required}}
+
+
 def _alternatives(node: dict) -> list[dict]:
     return [branch for key in ("anyOf", "oneOf") for branch in node.get(key) or [] if isinstance(branch, dict)]
 
@@ -87,15 +95,15 @@ def _type_name(node: dict, root: dict, refs: int) -> str:
 
 def _template(node: Any, root: dict, refs: int) -> Any:
     node, refs = _resolve(node, root, refs)
-    object_branch = next((b for b in _alternatives(node) if _resolve(b, root, refs)[0].get("properties")), None)
-    if object_branch is not None and not node.get("properties"):
+    object_branch = next((b for b in _alternatives(node) if _named_keys(_resolve(b, root, refs)[0])), None)
+    if object_branch is not None and not _named_keys(node):
         template = _template(object_branch, root, refs)
         others = "|".join(_type_name(b, root, refs) for b in _alternatives(node) if b is not object_branch)
         return f"{json.dumps(template, ensure_ascii=False)}|{others}" if others else template
     if "const" in node:
         return node["const"]  # the one value it can take, written as itself
-    properties = node.get("properties")
-    if isinstance(properties, dict) and properties:
+    properties = _named_keys(node)
+    if properties:
         out: dict[str, Any] = {key: _template(child, root, refs) for key, child in properties.items()}
         if _open(node):
             out["..."] = "..."
@@ -118,8 +126,8 @@ def _open(node: dict) -> bool:
 
 def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
     node, refs = _resolve(node, root, refs)
-    if not node.get("properties"):
-        object_branch = next((b for b in _alternatives(node) if _resolve(b, root, refs)[0].get("properties")), None)
+    if not _named_keys(node):
+        object_branch = next((b for b in _alternatives(node) if _named_keys(_resolve(b, root, refs)[0])), None)
         if object_branch is not None:
             node, refs = _resolve(object_branch, root, refs)
         elif isinstance(node.get("items"), dict):
@@ -127,7 +135,7 @@ def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
     required = set(node.get("required") or [])
     lines = []
     indent = "  " * depth
-    for key, child in (node.get("properties") or {}).items():
+    for key, child in _named_keys(node).items():
         resolved, child_refs = _resolve(child, root, refs)
         description = resolved.get("description") or (child.get("description") if isinstance(child, dict) else None)
         line = f"{indent}- {key}: {_type_name(child, root, refs)}, {'required' if key in required else 'optional'}"
@@ -139,9 +147,9 @@ def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
 
 
 def _has_children(node: dict, root: dict, refs: int) -> bool:
-    if node.get("properties"):
+    if _named_keys(node):
         return True
     items = node.get("items")
     if isinstance(items, dict):
-        return bool(_resolve(items, root, refs)[0].get("properties"))
-    return any(_resolve(b, root, refs)[0].get("properties") for b in _alternatives(node))
+        return bool(_named_keys(_resolve(items, root, refs)[0]))
+    return any(_named_keys(_resolve(b, root, refs)[0]) for b in _alternatives(node))

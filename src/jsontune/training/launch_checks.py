@@ -14,6 +14,8 @@
 - With padding_free, a row longer than max_length: TRL truncates only padded rows, so jsontune holds
   padding-free rows to max_length itself.
 - A row longer than the model's context (its position embeddings): it would fail, or be cut, mid-run.
+- A padded row whose prompt alone fills max_length: TRL's truncation leaves it no answer token and TRL
+  then drops it without a word ("Dropping fully masked examples"), so the run would train on less data.
 - Training rows whose labels do not end with the stop token (a collator that masks pad ids when pad
   is EOS, or truncation at max_length): the model never learns to stop. Checked on the prepared data.
 """
@@ -153,6 +155,16 @@ def check_rows_fit_context(dataset, context: int | None, name: str, records: lis
     if context is not None and (found := _too_long(dataset, context, name, records)) is not None:
         raise LaunchError(f"{found} the model's context of {context} tokens: shorten them, or leave them out of "
                           "the data")
+
+
+def check_answers_survive_truncation(dataset, max_length: int, name: str, records: list[dict] | None = None) -> None:
+    """No prepared row keeps none of its answer within max_length tokens (which TRL would drop silently)."""
+    lost = [i for i, mask in enumerate(dataset["completion_mask"]) if not any(mask[:max_length])]
+    if lost:
+        raise LaunchError(f"{len(lost)} of {len(dataset)} {name} rows ({_named(lost, records)}) have prompts of "
+                          f"max_length {max_length} tokens or more: truncation would leave them no answer and TRL "
+                          "would drop them without a word. Raise max_length, or shorten the prompts (the schema "
+                          "in the prompt counts: see schema_format)")
 
 
 def check_labels_end_with_stop(dataset, collator, stop_id: int, stop_text: str, chunk: int = 64,

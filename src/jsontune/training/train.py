@@ -33,6 +33,7 @@ from jsontune.recipe import Recipe
 from jsontune.training.callbacks import GenerationMetricsCallback
 from jsontune.training.checkpoints import resume_point, tokens_seen_at
 from jsontune.training.launch_checks import (
+    check_answers_survive_truncation,
     check_labels_end_with_stop,
     check_launch,
     check_row_lengths,
@@ -124,11 +125,12 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
     # each packed sequence attends to itself alone (jsontune.training.packed_attention) unless the recipe names a
     # kernel.
     padding_free = training_args.padding_free and not training_args.packing
-    if padding_free and training_args.max_length is not None:
+    if training_args.max_length is not None:
+        check = check_row_lengths if padding_free else check_answers_survive_truncation
         for name, dataset, records in (("training", train_dataset, train_records),
                                        ("dev", eval_dataset, dev_records)):
             if dataset is not None:
-                check_row_lengths(dataset, training_args.max_length, name, records)
+                check(dataset, training_args.max_length, name, records)
     attention = training_attention(model_args.attn_implementation, training_args.padding_free)
     trainer = JsontuneTrainer(
         length_bucket_window=recipe.jsontune.length_bucket_window,
