@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from jsontune.data.schemas import resolve_ref
+
 SchemaFormat = Literal["json_schema", "template", "outline"]
 SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "outline")
 # How the rendered schema is introduced in the prompt, per format.
@@ -30,8 +32,6 @@ INTRODUCTIONS: dict[str, str] = {
     "template": "Fill in this JSON template (each value's type is given; use exactly these keys):",
     "outline": "The JSON must have exactly these keys:",
 }
-# References followed before a recursive schema is cut short.
-MAX_REF_DEPTH = 4
 
 
 def render_schema(schema: dict, schema_format: str) -> str:
@@ -43,18 +43,6 @@ def render_schema(schema: dict, schema_format: str) -> str:
     if schema_format == "outline":
         return "\n".join(_outline(schema, schema, 0, 0))
     raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
-
-
-def _resolve(node: Any, root: dict, refs: int) -> tuple[dict, int]:
-    """The subschema a node stands for (local $refs followed) and how many references were followed."""
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-        if refs >= MAX_REF_DEPTH:
-            return {}, refs
-        target: Any = root
-        for part in node["$ref"][2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        node, refs = target, refs + 1
-    return (node if isinstance(node, dict) else {}), refs
 
 
 def _named_keys(node: dict) -> dict[str, Any]:
@@ -70,7 +58,7 @@ def _alternatives(node: dict) -> list[dict]:
 
 def _type_name(node: dict, root: dict, refs: int) -> str:
     """A short name of what a value may be: "string", "integer|null", "low|high", "list of object"."""
-    node, refs = _resolve(node, root, refs)
+    node, refs = resolve_ref(node, root, refs)
     if "const" in node:
         return json.dumps(node["const"], ensure_ascii=False)
     if "enum" in node:
@@ -94,8 +82,8 @@ def _type_name(node: dict, root: dict, refs: int) -> str:
 
 
 def _template(node: Any, root: dict, refs: int) -> Any:
-    node, refs = _resolve(node, root, refs)
-    object_branch = next((b for b in _alternatives(node) if _named_keys(_resolve(b, root, refs)[0])), None)
+    node, refs = resolve_ref(node, root, refs)
+    object_branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
     if object_branch is not None and not _named_keys(node):
         template = _template(object_branch, root, refs)
         others = "|".join(_type_name(b, root, refs) for b in _alternatives(node) if b is not object_branch)
@@ -125,18 +113,18 @@ def _open(node: dict) -> bool:
 
 
 def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
-    node, refs = _resolve(node, root, refs)
+    node, refs = resolve_ref(node, root, refs)
     if not _named_keys(node):
-        object_branch = next((b for b in _alternatives(node) if _named_keys(_resolve(b, root, refs)[0])), None)
+        object_branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
         if object_branch is not None:
-            node, refs = _resolve(object_branch, root, refs)
+            node, refs = resolve_ref(object_branch, root, refs)
         elif isinstance(node.get("items"), dict):
             return _outline(node["items"], root, depth, refs)
     required = set(node.get("required") or [])
     lines = []
     indent = "  " * depth
     for key, child in _named_keys(node).items():
-        resolved, child_refs = _resolve(child, root, refs)
+        resolved, child_refs = resolve_ref(child, root, refs)
         description = resolved.get("description") or (child.get("description") if isinstance(child, dict) else None)
         line = f"{indent}- {key}: {_type_name(child, root, refs)}, {'required' if key in required else 'optional'}"
         lines.append(line + (f": {description}" if description else ""))
@@ -151,5 +139,5 @@ def _has_children(node: dict, root: dict, refs: int) -> bool:
         return True
     items = node.get("items")
     if isinstance(items, dict):
-        return bool(_named_keys(_resolve(items, root, refs)[0]))
-    return any(_named_keys(_resolve(b, root, refs)[0]) for b in _alternatives(node))
+        return bool(_named_keys(resolve_ref(items, root, refs)[0]))
+    return any(_named_keys(resolve_ref(b, root, refs)[0]) for b in _alternatives(node))

@@ -34,6 +34,22 @@ def validator(schema: dict) -> Validator:
     return _compiled(json.dumps(schema, sort_keys=True))
 
 
+def resolve_ref(node: Any, root: dict, refs: int = 0, max_refs: int = 4) -> tuple[dict, int]:
+    """(the subschema `node` stands for, with its local `#/...` $refs followed; the references followed so far).
+
+    `refs` counts references already followed on the way here; past `max_refs` the answer is {}, so a walk
+    through a recursive schema ends. A reference to nothing is {} too.
+    """
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        if refs >= max_refs:
+            return {}, refs
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, refs = target, refs + 1
+    return (node if isinstance(node, dict) else {}), refs
+
+
 class InvalidSchema(JsontuneError):
     """A schema a user gave is not a JSON object, or breaks its dialect's meta-schema."""
 

@@ -31,7 +31,7 @@ from genson import SchemaBuilder
 from rapidfuzz import fuzz
 from scipy.stats import DegenerateDataWarning, bootstrap
 
-from jsontune.data.schemas import DRAFT_2020_12, validator
+from jsontune.data.schemas import DRAFT_2020_12, resolve_ref, validator
 from jsontune.decoding.repair import Recovery, recover_json
 from jsontune.evaluation.normalise import normalise_leaf
 from jsontune.evaluation.slot_metrics import SlotProtocol, is_slot_record, micro_f1, slot_counts
@@ -189,18 +189,8 @@ def invented_keys(value: Any, schema: dict | None) -> int | None:
     return _invented(value, schema, schema, 0)
 
 
-def _resolve(node: Any, root: dict, depth: int) -> dict:
-    """The subschema `node` stands for: local $refs followed (a few levels, for recursive schemas)."""
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 8:
-        target: Any = root
-        for part in node["$ref"][2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        node, depth = target, depth + 1
-    return node if isinstance(node, dict) else {}
-
-
 def _invented(value: Any, node: Any, root: dict, depth: int) -> int:
-    node = _resolve(node, root, depth)
+    node, _ = resolve_ref(node, root, depth, max_refs=8)
     if depth > 32 or not node:
         return 0
     branches = [b for key in ("anyOf", "oneOf") for b in node.get(key) or []]
@@ -208,7 +198,7 @@ def _invented(value: Any, node: Any, root: dict, depth: int) -> int:
         return min(_invented(value, {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **b}, root,
                              depth + 1) for b in branches)
     for branch in node.get("allOf") or []:  # pool the branches' properties into one node
-        branch = _resolve(branch, root, depth)
+        branch, _ = resolve_ref(branch, root, depth, max_refs=8)
         node = {**node, **branch, "properties": {**(node.get("properties") or {}), **(branch.get("properties") or {})}}
     if isinstance(value, list):
         items, prefix = node.get("items"), node.get("prefixItems") or []
