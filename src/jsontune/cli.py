@@ -62,7 +62,7 @@ def _options(
     debug: bool = typer.Option(False, "--debug", help=f"Print the traceback of an error too (also: "
                                                       f"{DEBUG_VARIABLE}=1, e.g. for scripts/*.py)."),
 ) -> None:
-    """Fine-tune causal language models to write JSON, and benchmark what they write."""
+    """Options of every command (the group's help is the Typer's own)."""
     ctx.obj = {"debug": debug}
 
 
@@ -190,10 +190,12 @@ OPEN_OBJECTS_HELP = ("Constrained: keep objects open where the schema leaves add
 DEFAULT_BOUNDS = ",".join(str(limit or 0) for limit in (Bounds.max_string_length, Bounds.max_items,
                                                          Bounds.max_digit_run, Bounds.max_depth))
 DEFAULT_SCHEDULE = ",".join(str(t) for t in DEFAULT_TEMPERATURES)
+DEFAULT_OPEN_OBJECTS = not Bounds.close_objects
 
 
 def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int | None = None, seed: int = 0,
-              backend: str = DEFAULT_BACKEND, bounds: str = DEFAULT_BOUNDS, open_objects: bool = False):
+              backend: str = DEFAULT_BACKEND, bounds: str = DEFAULT_BOUNDS,
+              open_objects: bool = DEFAULT_OPEN_OBJECTS):
     from jsontune.decoding.strategies import DecodingConfig
 
     try:
@@ -228,7 +230,7 @@ def evaluate(
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
-    open_objects: bool = typer.Option(False, "--open-objects", help=OPEN_OBJECTS_HELP),
+    open_objects: bool = typer.Option(DEFAULT_OPEN_OBJECTS, "--open-objects", help=OPEN_OBJECTS_HELP),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N records."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help="Generation batch size."),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
@@ -273,7 +275,7 @@ def generate(
     seed: int = typer.Option(0, help="Seed of the sampled retries."),
     grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
-    open_objects: bool = typer.Option(False, "--open-objects", help=OPEN_OBJECTS_HELP),
+    open_objects: bool = typer.Option(DEFAULT_OPEN_OBJECTS, "--open-objects", help=OPEN_OBJECTS_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of the answer."),
 ) -> None:
     """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid.

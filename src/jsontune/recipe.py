@@ -38,6 +38,7 @@ from jsontune.data.splits import (
     normalised_split,
     retired_key_hints,
 )
+from jsontune.decoding.constrained.bounds import Bounds
 from jsontune.decoding.defaults import (
     BACKENDS,
     DEFAULT_BACKEND,
@@ -134,7 +135,7 @@ class JsontuneArguments:
         default=DEFAULT_BACKEND, metadata={"help": "Grammar backend of the constrained runs."}
     )
     eval_open_objects: bool = field(
-        default=False,
+        default=not Bounds.close_objects,
         metadata={"help": "Constrained runs: keep objects open where the schema leaves additionalProperties unset "
                           "(by default an object that lists its properties takes no others)."},
     )
