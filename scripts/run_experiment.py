@@ -1,5 +1,6 @@
-"""The experiment: `python scripts/run_experiment.py [--debug] [--skip-complete] [--skip-lora]
-[--skip-benchmark] [--dataset PATH]`. Trains complete and LoRA models and compares them with the base."""
+"""The experiment: `python scripts/run_experiment.py [--debug] [--skip-complete] [--skip-lora] [--skip-ablation]
+[--skip-benchmark] [--dataset PATH]`. Trains complete and LoRA models (and LoRA without the schema in its prompts)
+and compares them with the base."""
 
 import sys
 

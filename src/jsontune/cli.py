@@ -432,12 +432,15 @@ def experiment(
     results_dir: Path = typer.Option(Path("results/benchmarks"), help="Where results are written."),
     skip_complete: bool = typer.Option(False, "--skip-complete", help="Don't train the complete model."),
     skip_lora: bool = typer.Option(False, "--skip-lora", help="Don't train the LoRA model."),
+    skip_ablation: bool = typer.Option(False, "--skip-ablation", help="Don't train the LoRA model without the "
+                                                                       "schema in its prompts (the ablation)."),
     skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
     dataset: str | None = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
     debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per file."),
     full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
-    """Fine-tune completely and with LoRA, then compare both with the base model on the test split.
+    """Fine-tune completely and with LoRA (and LoRA without the schema in the prompt), then compare them with
+    the base model on the test split: in-domain rows and whole held-out domains, each reported on its own.
 
     A skipped model that was trained before (its output_dir exists) is still evaluated.
     """
@@ -445,7 +448,8 @@ def experiment(
 
     _refuse_renamed(full_recipe=full_recipe)
     _setup_logging()
-    run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug)
+    run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug,
+                   skip_ablation)
 
 
 def _sizes(text: str, option: str) -> list[str]:

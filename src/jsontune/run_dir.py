@@ -39,6 +39,7 @@ METRICS_FILE = "metrics.json"
 # A report folder
 BENCHMARK_CSV_FILE = "benchmark_results.csv"
 BENCHMARK_PLOT_FILE = "benchmark_results.png"
+TEST_SPLITS_PLOT_FILE = "test_splits.png"
 BENCHMARK_METADATA_FILE = "experiment_metadata.json"
 REPORT_FILE = "report.md"
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from jsontune.data.domain_split import domain_of
+from jsontune.data.domain_split import HELD_OUT, IN_DOMAIN, domain_of, which_test_split
 from jsontune.data.splits import SplitError, build_splits, normalised_split
 
 
@@ -70,4 +70,12 @@ def test_bad_options_are_named(files, options, message):
 def test_a_resolved_recipe_spells_out_every_option():
     assert normalised_split({"name": "domains", "test_domains": ["weather"]}) == {
         "name": "domains", "test_domains": ["weather"], "dev_domains": [], "test_fraction": 0.1,
-        "max_train_rows_per_domain": None, "max_test_rows_per_domain": None, "evaluate_on": "test"}
+        "max_train_rows_per_domain": None, "max_test_rows_per_domain": None, "max_held_out_rows_per_domain": None,
+        "evaluate_on": "test"}
+
+
+def test_a_held_out_domain_has_its_own_row_cap_and_its_rows_are_named_for_their_test_split(files):
+    splits = split(files, test_domains=["weather"], max_test_rows_per_domain=1, max_held_out_rows_per_domain=6)
+    labels = Counter(splits.test_datasets())
+    assert labels == {"mixed (held-out domains)": 6, "mixed": 3, "GetWeather": 1}
+    assert Counter(which_test_split(label) for label in splits.test_datasets()) == {HELD_OUT: 6, IN_DOMAIN: 4}

@@ -22,9 +22,12 @@ from jsontune.data.synthetic import (
     INSTRUCTIONS,
     ORDER_ITEMS,
     Augmentation,
+    everyday_domains,
     generate_records,
+    work_domains,
     write_dataset,
 )
+from jsontune.data.synthetic.declarative import Count, Domain, F, Items, Noun, Pick, Shape
 from tests import REPO
 
 REPO_ROOT = REPO
@@ -39,7 +42,14 @@ NUMBER_WORDS = {
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }
 NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")(?:-(" + "|".join(NUMBER_WORDS) + r"))?\b", re.I)
-PLURALS = dict(ORDER_ITEMS)
+DECLARED = everyday_domains.DOMAINS + work_domains.DOMAINS
+# Every (singular, plural) pair a sentence may write: the reference holds the singular.
+PLURALS = dict(ORDER_ITEMS) | {
+    singular: plural for domain in DECLARED for spec in domain.fields.values()
+    for kind in [spec.kind, *getattr(spec.kind, "fields", {}).values()] if isinstance(kind, Noun)
+    for singular, plural in kind.pairs
+}
+STYLE_WORDS = {"camelCase": "camelCase", "PascalCase": "PascalCase", "labels": "form's"}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +73,10 @@ def keys_of(value: Any) -> list[str]:
     return [key for key, _ in walk(value) if key is not None]
 
 
+def schema_keys(schema: dict) -> set[str]:
+    return {name for key, node in walk(schema) if key == "properties" and isinstance(node, dict) for name in node}
+
+
 def digits_for_words(text: str) -> str:
     def number(match: re.Match) -> str:
         tens, ones = match.group(1).lower(), match.group(2)
@@ -78,7 +92,7 @@ def test_records_pass_the_data_contract(tmp_path: Path) -> None:
     loaded, report = read_jsonl(path)  # raises DataError on any bad row, a reference failing its schema included
     assert loaded == records
     assert report.duplicate_ids == []
-    assert {r["meta"]["key_style"] for r in loaded} == {"snake_case", "camelCase"}
+    assert {r["meta"]["key_style"] for r in loaded} == {"snake_case", "camelCase", "PascalCase", "labels"}
 
 
 def test_every_default_record_satisfies_its_schema(default_records: list[dict]) -> None:
@@ -96,7 +110,11 @@ def test_every_default_record_satisfies_its_schema(default_records: list[dict]) 
         validators[text].validate(record["reference"])
         for _, node in walk(schema):
             if isinstance(node, dict) and node.get("type") == "object":
-                assert node["additionalProperties"] is False
+                # A function's parameters leave it unset, as real function schemas do; every other object is closed.
+                if node is schema and record["meta"]["task"] == "function_call":
+                    assert "additionalProperties" not in node
+                else:
+                    assert node["additionalProperties"] is False
                 assert set(node["required"]) <= set(node["properties"])
 
 
@@ -127,7 +145,7 @@ def test_generation_is_deterministic_and_seeded() -> None:
 
 
 def test_domains_counts_and_ids(tmp_path: Path) -> None:
-    assert len(DOMAINS) >= 8
+    assert len(DOMAINS) >= 40
     assert len(set(DOMAINS)) == len(DOMAINS)
     counts = write_dataset(tmp_path, per_domain=3, seed=1)
     assert counts == {domain: 3 for domain in DOMAINS}
@@ -154,13 +172,16 @@ def test_shapes_cover_the_json_features(default_records: list[dict]) -> None:
     # Some optional property is present in some records of its shape and absent in others.
     seen: dict[tuple[str, str], set[bool]] = {}
     for record in default_records:
-        inner_key, inner_schema = next(iter(record["schema"]["properties"].items()))
-        inner = record["reference"][inner_key]
-        for name in set(inner_schema["properties"]) - set(inner_schema["required"]):
-            seen.setdefault((record["meta"]["shape"], name), set()).add(name in inner)
+        schema, value = record["schema"], record["reference"]
+        if len(schema["properties"]) == 1 and isinstance(next(iter(value.values())), dict):
+            (key, schema), = schema["properties"].items()
+            value = value[key]
+        for name in set(schema["properties"]) - set(schema["required"]):
+            seen.setdefault((record["meta"]["shape"], name), set()).add(name in value)
     assert any(flags == {True, False} for flags in seen.values())
     shapes = {r["meta"]["shape"] for r in default_records}
-    assert len(shapes) >= len(DOMAINS)
+    assert len(shapes) >= 150
+    assert {r["meta"]["task"] for r in default_records} == {"extraction", "function_call", "form"}
 
 
 def test_string_values_are_readable_from_the_prompt(default_records: list[dict]) -> None:
@@ -183,8 +204,10 @@ def test_no_augmentation_is_plain() -> None:
     records = generate_records(30, augmentation=Augmentation.none())
     prefix = INSTRUCTIONS[0].split("{text}")[0]
     for record in records:
-        assert record["prompt"].startswith(prefix) and record["prompt"].endswith("'")
-        assert "camelCase" not in record["prompt"]
+        if record["meta"]["task"] == "extraction":
+            assert record["prompt"].startswith(prefix) and record["prompt"].endswith("'")
+        assert not any(style in record["prompt"] for style in STYLE_WORDS.values())
+        assert record["meta"]["schema_variants"] == []
         assert NUMBER_WORD_RE.search(record["prompt"]) is None
         assert record["meta"]["augmentations"] == []
         assert record["meta"]["key_style"] == "snake_case"
@@ -207,18 +230,71 @@ def test_each_switch_alone_changes_the_output(switch: str) -> None:
     assert generate_records(20, augmentation=everything_but) != generate_records(20)
 
 
-def test_camel_case_is_announced_in_the_prompt(default_records: list[dict]) -> None:
-    camel = [r for r in default_records if r["meta"]["key_style"] == "camelCase"]
-    assert camel and len(camel) < len(default_records)
+def test_every_key_style_is_announced_in_the_prompt(default_records: list[dict]) -> None:
+    styled = [r for r in default_records if r["meta"]["key_style"] != "snake_case"]
+    assert styled and len(styled) < len(default_records)
     for record in default_records:
-        if record["meta"]["key_style"] == "camelCase":
-            assert "camelCase" in record["prompt"]
+        style = record["meta"]["key_style"]
+        if style != "snake_case":
+            assert STYLE_WORDS[style] in record["prompt"]
             assert "key_styles" in record["meta"]["augmentations"]
             assert not any("_" in key for key in keys_of(record["reference"]))
         else:
-            assert "camelCase" not in record["prompt"]
-            assert all(key == key.lower() for key in keys_of(record["reference"]))
-    assert any(re.search(r"[a-z][A-Z]", "".join(keys_of(r["reference"]))) for r in camel)
+            assert not any(word in record["prompt"] for word in ("camelCase", "PascalCase"))
+            assert all(key == key.lower() and " " not in key for key in keys_of(record["reference"]))
+    keys = {style: "".join(keys_of(r["reference"])) for r in styled for style in [r["meta"]["key_style"]]}
+    assert re.search(r"[a-z][A-Z]", keys["camelCase"]) and keys["PascalCase"][0].isupper() and " " in keys["labels"]
+
+
+def test_a_schema_variant_changes_the_answer_but_not_the_sentence() -> None:
+    only = dataclasses.replace(Augmentation.none(), schema_variants=True)
+    varied, plain = generate_records(40, augmentation=only), generate_records(40, augmentation=Augmentation.none())
+    seen: set[str] = set()
+    for with_variant, without in zip(varied, plain):
+        variants = with_variant["meta"]["schema_variants"]
+        assert with_variant["prompt"] == without["prompt"]
+        if not variants:
+            assert with_variant == without
+            continue
+        seen |= set(variants)
+        assert with_variant["schema"] != without["schema"]
+        leaves = sorted(json.dumps(v) for _, v in walk(with_variant["reference"]) if not isinstance(v, (dict, list)))
+        plain_leaves = sorted(json.dumps(v) for _, v in walk(without["reference"]) if not isinstance(v, (dict, list)))
+        if "enum_style" in variants:  # enum values restyled: compared by the key-style tests' rules instead
+            pass
+        elif "subset" in variants:  # one field (a value, or an object or list of them) left out
+            assert set(leaves) <= set(plain_leaves) and len(leaves) < len(plain_leaves)
+        else:  # renamed, unwrapped or flattened: the same values, other keys
+            assert leaves == plain_leaves
+        if "synonyms" in variants:
+            assert schema_keys(with_variant["schema"]) - schema_keys(without["schema"])
+    assert seen == {"subset", "unwrapped", "flattened", "synonyms", "enum_style"}
+
+
+def test_a_function_call_names_its_function_and_leaves_its_parameters_unclosed(default_records: list[dict]) -> None:
+    calls = [r for r in default_records if r["meta"]["task"] == "function_call"]
+    assert len({r["meta"]["shape"] for r in calls}) >= 20
+    for record in calls:
+        assert record["meta"]["shape"] in record["prompt"]
+        assert "additionalProperties" not in record["schema"]
+
+
+def test_a_shape_that_names_a_field_its_domain_lacks_is_refused() -> None:
+    fields = {"name": F(Pick(("a", "b")), "named {v}")}
+    with pytest.raises(ValueError, match="shape broken: no field 'colour'"):
+        Domain("toys", fields, (Shape("broken", "name colour?"),), intros=("Toy",))
+
+
+def test_an_item_of_one_is_written_in_the_singular() -> None:
+    import random
+
+    from jsontune.data.synthetic.text import Numbers
+
+    kind = Items({"name": Noun((("loaf of bread", "loaves of bread"),)), "quantity": Count(1, 2)}, "{quantity} {name}")
+    for seed in range(20):
+        drawn = kind.draw(random.Random(seed), Numbers(as_words=False))
+        for item, text in zip(drawn.value, drawn.text.replace(" and ", ", ").split(", ")):
+            assert text == ("1 loaf of bread" if item["quantity"] == 1 else "2 loaves of bread")
 
 
 def test_numbers_as_words_still_give_integers() -> None:
@@ -256,7 +332,7 @@ def test_shipped_file_matches_the_generator(tmp_path: Path, default_records: lis
     assert shipped.read_bytes() == regenerated.read_bytes(), (
         "data/synthetic/records.jsonl is stale: regenerate it with: jsontune data generate -o data/synthetic"
     )
-    assert shipped.stat().st_size < 3 * 1024 * 1024
+    assert shipped.stat().st_size < 4 * 1024 * 1024
 
 
 def test_datasheet_states_the_shipped_hash_and_counts() -> None:

@@ -272,3 +272,30 @@ def test_missing_values_are_not_drawn(tmp_path):
     assert json.loads(paths["metadata"].read_text())["unserialisable"] == "/x"
     _, csv_rows = _read_csv(paths["csv"])
     assert csv_rows[0]["quality_score"] == "" and csv_rows[0]["parse_rate"] == "1.0"
+
+
+def test_held_out_domains_get_a_table_and_a_plot_of_their_own(tmp_path):
+    def held_out(run: BenchmarkRun) -> BenchmarkRun:
+        rows = [{**row, "dataset": f"{row['dataset']} (held-out domains)"} if i % 3 == 0 else row
+                for i, row in enumerate(run.rows)]
+        return BenchmarkRun(run.model, run.decoding, metrics.aggregate(rows), rows)
+
+    runs = [held_out(_run(model, "greedy")) for model in MODELS]
+    paths = write_benchmark(tmp_path, runs, {"seed": 0})
+    assert matplotlib.image.imread(paths["splits_png"]).shape[2] in (3, 4)
+    text = paths["report"].read_text()
+    section = text.split("## In-domain vs held-out domains")[1].split("\n## ")[0]
+    assert all(f"| {model} | greedy |" in section for model in MODELS)
+    with paths["csv"].open() as handle:
+        records = {(r["model"], r["dataset"]): r for r in csv.DictReader(handle)}
+    for run in runs:
+        held = [row for row in run.rows if row["dataset"].endswith("(held-out domains)")]
+        assert int(records[(run.model, "held-out domains")]["n"]) == len(held) == 4
+        assert float(records[(run.model, "held-out domains")]["field_f1"]) == pytest.approx(
+            metrics.aggregate(held)["field_f1"])
+        assert int(records[(run.model, "in-domain")]["n"]) == len(run.rows) - 4
+
+
+def test_one_test_split_gets_no_split_table(written):
+    assert "In-domain vs held-out domains" not in written["report"].read_text()
+    assert "splits_png" not in written

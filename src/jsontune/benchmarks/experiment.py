@@ -10,6 +10,11 @@ and how much from decoding. `results/benchmarks/` receives the per-run predictio
 metrics, then the plot, CSV, metadata and report (`jsontune.evaluation.report`).
 
 "Complete" is the original experiment's "complete fine-tuning": every weight of the model trains.
+"lora-no-schema" is the ablation: the LoRA recipe with `schema_in_prompt: false`, so the report shows
+what reading the schema buys. It is scored greedily only (what the model itself learned).
+
+A recipe split by domain (`split: {name: domains, ...}`) gives two test splits, in-domain rows and whole
+held-out domains that no training row comes from; the report gives each its own table and plot.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 # --debug: a few steps and a few test rows, to check the whole pipeline in minutes.
 DEBUG_OVERRIDES = ["--max_steps", "2", "--max_test_rows_per_file", "3"]
+DEBUG_ROWS_PER_LABEL = 3
 DEFAULT_RESULTS_DIR = Path("results/benchmarks")
+ABLATION = "lora-no-schema"
 
 
 def run_experiment(
@@ -49,11 +56,15 @@ def run_experiment(
     skip_benchmark: bool = False,
     dataset: str | None = None,
     debug: bool = False,
+    skip_ablation: bool = False,
 ) -> list[BenchmarkRun]:
-    """Train (unless skipped), then benchmark base, complete and LoRA models on the recipes' test split."""
+    """Train (unless skipped), then benchmark base, complete, LoRA and the no-schema ablation on the test split."""
     started = time.perf_counter()
     overrides = DEBUG_OVERRIDES if debug else []
     recipes = {"complete": load_recipe(complete_recipe, overrides), "lora": load_recipe(lora_recipe, overrides)}
+    # Beside the LoRA model's folder: models/lora -> models/lora-no-schema.
+    recipes[ABLATION] = load_recipe(lora_recipe, [*overrides, "--schema_in_prompt", "false", "--output_dir",
+                                                  f"{recipes['lora'].training.output_dir}-no-schema"])
     if dataset:
         for recipe in recipes.values():
             _use_dataset(recipe, dataset)
@@ -62,7 +73,7 @@ def run_experiment(
     results_dir = Path(results_dir)
     timings: dict[str, float] = {}
 
-    for label, skip in (("complete", skip_complete), ("lora", skip_lora)):
+    for label, skip in (("complete", skip_complete), ("lora", skip_lora), (ABLATION, skip_ablation)):
         if not skip:
             began = time.perf_counter()
             train_in_subprocess(label, recipes[label], results_dir)
@@ -70,8 +81,9 @@ def run_experiment(
     if skip_benchmark:
         return []
 
-    test = splits.test
-    datasets = splits.test_datasets()
+    test, datasets = splits.test, splits.test_datasets()
+    if debug:
+        test, datasets = _first_rows_per_label(test, datasets, DEBUG_ROWS_PER_LABEL)
     write_jsonl(results_dir / "test.jsonl", test)
     base_path = resolve_model_name(reference.model.model_name_or_path)
     base_prompt = reference.prompt_config(load_tokenizer(base_path))
@@ -87,6 +99,9 @@ def run_experiment(
             logger.warning("no trained %s model in %s: left out of the comparison", label, recipe.training.output_dir)
     candidates = []
     for label, path, model_decoding in models:
+        if label == ABLATION:  # what the model learned without the schema: greedy alone
+            candidates.append((label, path, DecodingConfig("greedy"), args.eval_max_new_tokens))
+            continue
         candidates.append((label, path, model_decoding, args.eval_max_new_tokens))
         if args.eval_constrained:
             candidates.append((label, path, constrained, args.eval_constrained_max_new_tokens))
@@ -130,6 +145,18 @@ def _headline(report: str) -> str:
     return "\n".join("## " + s for s in sections[1:] if s.startswith(("Overall", "Complete vs LoRA")))
 
 
+def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:
+    """The first n test rows of each label (--debug), in their order."""
+    kept: dict[str, int] = {}
+    rows, names = [], []
+    for record, label in zip(test, labels):
+        if kept.get(label, 0) < n:
+            kept[label] = kept.get(label, 0) + 1
+            rows.append(record)
+            names.append(label)
+    return rows, names
+
+
 def _load_run(label: str, directory: Path) -> BenchmarkRun:
     metrics = json.loads((directory / METRICS_FILE).read_text())
     return BenchmarkRun(model=label, decoding=metrics["decoding"]["mode"], metrics=metrics,
@@ -151,6 +178,7 @@ def _use_dataset(recipe: Recipe, dataset: str) -> None:
         raise MissingFileError(f"--dataset: no such file {dataset!r}")
     args = recipe.jsontune
     args.data_files = [dataset]
+    args.split = None  # the recipe's split builder names the recipe's domains, not this file's
     for key in ("max_train_rows_per_file", "max_test_rows_per_file"):
         if getattr(args, key) is not None and len(getattr(args, key)) > 1:
             setattr(args, key, None)

@@ -25,6 +25,12 @@ from jsontune.data.contract import dataset_label, read_jsonl
 from jsontune.data.splits import SplitBuilder, Splits, file_sha256
 
 HELD_OUT = "held-out domains"
+IN_DOMAIN = "in-domain"
+
+
+def which_test_split(label: str) -> str:
+    """Which test split a row's dataset label belongs to: `HELD_OUT` or `IN_DOMAIN`."""
+    return HELD_OUT if label.endswith(f"({HELD_OUT})") else IN_DOMAIN
 
 
 def domain_of(record: dict, path: str | Path) -> str:
@@ -37,8 +43,9 @@ def domain_of(record: dict, path: str | Path) -> str:
 class DomainSplitOptions:
     """The options of the `domains` split builder (see the module docstring).
 
-    max_train_rows_per_domain / max_test_rows_per_domain: the first rows (seeded order) kept of each domain's
-    training rows, and of each domain's test (and dev) rows; None keeps all.
+    max_train_rows_per_domain / max_test_rows_per_domain / max_held_out_rows_per_domain: the first rows
+    (seeded order) kept of each domain's training rows, of each in-domain test (and dev) share, and of each
+    held-out domain (default: max_test_rows_per_domain); None keeps all.
     """
 
     test_domains: list[str] = field(default_factory=list)
@@ -46,6 +53,7 @@ class DomainSplitOptions:
     test_fraction: float = 0.1
     max_train_rows_per_domain: int | None = None
     max_test_rows_per_domain: int | None = None
+    max_held_out_rows_per_domain: int | None = None
     evaluate_on: Literal["test", "dev"] = "test"
 
     def __post_init__(self):
@@ -59,7 +67,7 @@ class DomainSplitOptions:
         if not isinstance(self.test_fraction, (int, float)) or not 0 <= self.test_fraction < 0.5:
             raise ValueError(f"test_fraction must be in [0, 0.5) (as much again goes to dev), not "
                              f"{self.test_fraction!r}")
-        for name in ("max_train_rows_per_domain", "max_test_rows_per_domain"):
+        for name in ("max_train_rows_per_domain", "max_test_rows_per_domain", "max_held_out_rows_per_domain"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or null, not {value!r}")
@@ -81,12 +89,13 @@ def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> S
     train: list[tuple[dict, str]] = []
     held = {"test": [], "dev": []}  # (record, file, label)
     cap = options.max_test_rows_per_domain
+    held_cap = options.max_held_out_rows_per_domain or cap
     for domain, rows in by_domain.items():
         rows = sorted(rows, key=lambda row: row[0]["id"])
         random.Random(f"{seed}:{domain}").shuffle(rows)
         if domain in options.test_domains or domain in options.dev_domains:
             which = "test" if domain in options.test_domains else "dev"
-            held[which] += [(r, f, f"{dataset_label(r, f)} ({HELD_OUT})") for r, f in rows[:cap]]
+            held[which] += [(r, f, f"{dataset_label(r, f)} ({HELD_OUT})") for r, f in rows[:held_cap]]
             continue
         n_held = round(len(rows) * options.test_fraction)
         held["test"] += [(r, f, dataset_label(r, f)) for r, f in rows[:n_held][:cap]]

@@ -4,7 +4,9 @@
 metrics.json and predictions.jsonl rows) and writes, each atomically (temp file + os.replace):
 
 - benchmark_results.png   validity, quality (95% CI), speed and memory, size and trainable parameters
-- benchmark_results.csv   one row per model x decoding x dataset (+ "all")
+- test_splits.png         schema adherence and field F1 per test split (in-domain, held-out domains), when
+                          the split builder held out whole domains
+- benchmark_results.csv   one row per model x decoding x dataset (+ "all", + each test split)
 - experiment_metadata.json  the experiment's context plus package versions, git commit, hardware
 - report.md               tables, the plot, and a paired complete-vs-LoRA significance test
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from jsontune.data.domain_split import HELD_OUT, IN_DOMAIN, which_test_split
 from jsontune.evaluation import metrics as metrics_module
 from jsontune.evaluation.environment import collect_environment
 from jsontune.evaluation.metrics import INVENTED_KEY_RATE
@@ -38,7 +41,13 @@ from jsontune.evaluation.tables import (
     number,
 )
 from jsontune.files import atomic_write, write_text
-from jsontune.run_dir import BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE, BENCHMARK_PLOT_FILE, REPORT_FILE
+from jsontune.run_dir import (
+    BENCHMARK_CSV_FILE,
+    BENCHMARK_METADATA_FILE,
+    BENCHMARK_PLOT_FILE,
+    REPORT_FILE,
+    TEST_SPLITS_PLOT_FILE,
+)
 
 PANEL_TITLES = (
     "Validity: strict parse, parse, schema adherence",
@@ -195,16 +204,28 @@ def _csv_record(run: BenchmarkRun, dataset: str, group_metrics: dict, performanc
 
 
 def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
-    """The CSV's records: per run, the "all" row (run.metrics as given), then one row per dataset, recomputed."""
+    """The CSV's records: per run, the "all" row (run.metrics as given), one row per test split when whole
+    domains were held out, then one row per dataset; all but "all" recomputed from the rows."""
     datasets = _datasets(runs)
+    splits = _test_splits(runs)
     records = []
     for run in runs:
         records.append(_csv_record(run, ALL_DATASETS, run.metrics, _performance(run.metrics)))
+        for split in splits:
+            subset = [row for row in run.rows if which_test_split(_dataset_of(row)) == split]
+            records.append(_csv_record(run, split, metrics_module.aggregate(subset),
+                                       _row_performance(subset, run.metrics)))
         for dataset in datasets:
             subset = [row for row in run.rows if _dataset_of(row) == dataset]
             group = metrics_module.aggregate(subset)  # no rows: n = 0, every metric None
             records.append(_csv_record(run, dataset, group, _row_performance(subset, run.metrics)))
     return records
+
+
+def _test_splits(runs: list[BenchmarkRun]) -> list[str]:
+    """[in-domain, held-out domains] when some rows come from held-out domains, else [] (one test split)."""
+    found = {which_test_split(_dataset_of(row)) for run in runs for row in run.rows}
+    return [IN_DOMAIN, HELD_OUT] if HELD_OUT in found else []
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -310,7 +331,9 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         body.append(row)
     lines += ["## Overall", "", *markdown_table(header, body), ""]
 
-    per_dataset = [r for r in table if r["dataset"] != ALL_DATASETS]
+    lines += _by_test_split(table)
+    splits = {IN_DOMAIN, HELD_OUT}
+    per_dataset = [r for r in table if r["dataset"] != ALL_DATASETS and r["dataset"] not in splits]
     slots = _has_slots(per_dataset)
     header = ["model", "decoding", "dataset", "n", "parse", "schema", "field F1", "semantic", "quality score"]
     header += ["slot F1", "intent acc."] if slots else []
@@ -334,6 +357,31 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     lines += ["## Files", "", f"- [{csv_file}]({csv_file}): every figure above, per model × decoding × dataset",
               f"- [{metadata_file}]({metadata_file}): recipes, seeds, data hashes, package versions, hardware", ""]
     return "\n".join(lines)
+
+
+def _by_test_split(table: list[dict[str, Any]]) -> list[str]:
+    """Schema adherence, field F1 and invented keys of every run on each test split, side by side."""
+    records = {(r["model"], r["decoding"], r["dataset"]): r for r in table}
+    runs = list(dict.fromkeys((r["model"], r["decoding"]) for r in table))
+    if not any((model, decoding, HELD_OUT) in records for model, decoding in runs):
+        return []
+    header = ["model", "decoding"]
+    for split in (IN_DOMAIN, HELD_OUT):
+        header += [f"n ({split})", f"schema ({split})", f"field F1 ({split})", f"invented keys ({split})"]
+    body = []
+    for model, decoding in runs:
+        row = [model, decoding]
+        for split in (IN_DOMAIN, HELD_OUT):
+            r = records[(model, decoding, split)]
+            row += [str(r["n"]), _fmt_record_ci(r, "schema_adherence"), _fmt_record_ci(r, "field_f1"),
+                    fmt(r.get(INVENTED_KEY_RATE), 3)]
+        body.append(row)
+    note = ("In-domain rows come from domains the models trained on (rows they never saw); held-out domains are "
+            "whole domains no training row comes from, each with schemas of its own, so only a model that reads "
+            "the schema in its prompt can write their keys. lora-no-schema is the LoRA recipe trained and "
+            "prompted without the schema (the ablation).")
+    return ["## In-domain vs held-out domains", "", note, "", *markdown_table(header, body), "",
+            f"![schema adherence and field F1 per test split]({TEST_SPLITS_PLOT_FILE})", ""]
 
 
 def _training_vs_decoding(runs: list[BenchmarkRun]) -> list[str]:
@@ -530,6 +578,26 @@ def _figure(runs: list[BenchmarkRun]):
     return fig
 
 
+def _splits_figure(runs: list[BenchmarkRun], table: list[dict[str, Any]]):
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    records = {(r["model"], r["decoding"], r["dataset"]): r for r in table}
+    styles = _run_colors(runs)
+    fig = Figure(figsize=(14, 5.5), dpi=120, layout="constrained")
+    splits = [IN_DOMAIN, HELD_OUT]
+    for ax, key, title in zip(fig.subplots(1, 2), ("schema_adherence", "field_f1"), ("schema adherence", "field F1")):
+        chosen = [[records[(run.model, run.decoding, split)] for split in splits] for run in runs]
+        _grouped_bars(ax, runs, styles, splits, [[number(r.get(key)) for r in row] for row in chosen],
+                      errors=[[(r.get(f"{key}_ci_low"), r.get(f"{key}_ci_high")) for r in row] for row in chosen],
+                      unit_interval=True)
+        ax.set_title(f"{title} (error bars: 95% CI)", fontsize=11)
+    handles = [Patch(facecolor=color, hatch=hatch, edgecolor="0.25", label=run.label)
+               for run, (color, hatch) in zip(runs, styles)]
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
+    return fig
+
+
 def write_plot(path: Path, runs: list[BenchmarkRun]) -> Path:
     """Render the four-panel benchmark figure to `path` (PNG), atomically."""
     fig = _figure(runs)
@@ -541,7 +609,8 @@ def write_plot(path: Path, runs: list[BenchmarkRun]) -> Path:
 
 
 def write_benchmark(out_dir: Path, runs: list[BenchmarkRun], context: dict) -> dict[str, Path]:
-    """Write the four files to out_dir; return {"png": ..., "csv": ..., "metadata": ..., "report": ...}.
+    """Write the files to out_dir; return {"png": ..., "csv": ..., "metadata": ..., "report": ...} (and
+    "splits_png" when whole domains were held out).
 
     `context` is what the experiment knows (recipes, seeds, data files with hashes, timings, command
     line, ...); it is written into the metadata with this machine's environment. A "seed" in it seeds
@@ -556,6 +625,10 @@ def write_benchmark(out_dir: Path, runs: list[BenchmarkRun], context: dict) -> d
     table = benchmark_table(runs)
 
     write_plot(paths["png"], runs)
+    if _test_splits(runs):
+        paths["splits_png"] = out_dir / TEST_SPLITS_PLOT_FILE
+        fig = _splits_figure(runs, table)
+        atomic_write(paths["splits_png"], lambda tmp: fig.savefig(tmp, format="png"))
     write_text(paths["csv"], csv_text(table, csv_columns()))
     metadata = _metadata(context, {key: path.name for key, path in paths.items()})
     write_text(paths["metadata"], json.dumps(metadata, indent=2, ensure_ascii=False, default=str) + "\n")
