@@ -28,8 +28,10 @@ def test_an_answer_that_cannot_be_json_gives_invalid_json(make_recipe):
 
 def test_valid_and_invalid_answers(monkeypatch):
     answers = {"ok": '```json\n{"name": "Bob", "empty": {}}\n```', "schema": '{"nom": "Bob"}', "junk": "Sorry!"}
+    from jsontune.data.prompting import PromptConfig
+
     source = SimpleNamespace(context_length=lambda: None, config=None)
-    monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, None))
+    monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, PromptConfig("chat")))
     monkeypatch.setattr(api, "_weights", lambda source: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
 
@@ -48,3 +50,21 @@ def test_valid_and_invalid_answers(monkeypatch):
     current = "junk"
     result = generate_json("Bob")
     assert not result and result.raw == "Sorry!"
+
+
+def test_a_model_trained_with_the_schema_in_its_prompts_warns_when_given_none(monkeypatch, caplog):
+    from jsontune.data.prompting import PromptConfig
+
+    trained = PromptConfig("chat", schema_in_prompt=True)
+    source = SimpleNamespace(context_length=lambda: None, config=None)
+    monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, trained))
+    monkeypatch.setattr(api, "_weights", lambda source: None)
+    monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
+    monkeypatch.setattr(api, "decode", lambda *a, **k: [[Attempt('{"name": "Bob"}', 5, 0.1, True, None, True)]])
+    with caplog.at_level("WARNING", logger="jsontune.api"):
+        generate_json("Bob", model_path="models/lora")
+    assert "trained with the schema in its prompts" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="jsontune.api"):
+        generate_json("Bob", model_path="models/lora", schema=SCHEMA)
+    assert caplog.text == ""

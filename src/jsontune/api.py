@@ -16,6 +16,7 @@ path that holds no model, or a prompt that does not fit the model's context besi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,8 @@ from jsontune.decoding.repair import recover_json
 from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
 from jsontune.errors import JsontuneError
 from jsontune.models.loading import ModelSource, load_weights, model_source
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ def generate_json(
     else:
         decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
     source, tokenizer, config = _source(str(model_path), str(adapter) if adapter else None)
+    if schema is None and config.schema_in_prompt:
+        logger.warning("%s was trained with the schema in its prompts; without a schema it writes keys of its "
+                       "own choosing: pass schema= for the keys you want", model_path)
     record = {"prompt": prompt, "schema": schema}
     ids = prompt_ids(tokenizer, record, config)
     check_prompts_fit([ids], [record], source.context_length(), max_new_tokens)

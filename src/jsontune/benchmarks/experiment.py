@@ -140,9 +140,10 @@ def run_experiment(
 
 
 def _headline(report: str) -> str:
-    """The report's overall table and complete-vs-LoRA tests, for the terminal."""
+    """The report's overall and per-test-split tables and complete-vs-LoRA tests, for the terminal."""
     sections = report.split("\n## ")
-    return "\n".join("## " + s for s in sections[1:] if s.startswith(("Overall", "Complete vs LoRA")))
+    return "\n".join("## " + s for s in sections[1:]
+                     if s.startswith(("Overall", "In-domain vs held-out domains", "Complete vs LoRA")))
 
 
 def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:

@@ -30,7 +30,14 @@ from jsontune.data.schemas import DRAFT_2020_12
 from jsontune.data.synthetic.draft import Draft, Task
 from jsontune.data.synthetic.schema_parts import BOOL, DATE, STR, TIME, array, enum
 from jsontune.data.synthetic.text import (
-    Numbers, cents_between, date_text, join, money, money_text, person, time_text,
+    Numbers,
+    cents_between,
+    date_text,
+    join,
+    money,
+    money_text,
+    person,
+    time_text,
 )
 from jsontune.data.synthetic.words import EMAIL_DOMAINS
 

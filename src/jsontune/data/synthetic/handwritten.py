@@ -14,9 +14,44 @@ from typing import Any
 from jsontune.data.synthetic.draft import Draft
 from jsontune.data.synthetic.schema_parts import BOOL, COUNT, DATE, INT, MONEY, STR, TIME, array, enum, obj, root
 from jsontune.data.synthetic.text import (
-    Numbers, a, cents_between, date_text, join, money, money_text, person, time_text,
+    Numbers,
+    a,
+    cents_between,
+    date_text,
+    join,
+    money,
+    money_text,
+    person,
+    time_text,
 )
-from jsontune.data.synthetic.words import *  # noqa: F403
+from jsontune.data.synthetic.words import (
+    AIRLINE_CODES,
+    APPOINTMENT_STATUSES,
+    BRANDS,
+    CITIES,
+    COLORS,
+    COMPANIES,
+    CURRENCIES,
+    CURRENCY_SYMBOLS,
+    DELIVERY_STATUSES,
+    EMAIL_DOMAINS,
+    EMPLOYMENT_TYPES,
+    EVENT_TITLES,
+    FIRST_NAMES,
+    JOB_TITLES,
+    LAST_NAMES,
+    OCCASIONS,
+    ORDER_ITEMS,
+    PRIORITIES,
+    PRODUCT_NAMES,
+    RESTAURANTS,
+    SEATINGS,
+    SERVICES,
+    STORES,
+    VENUES,
+    VISIT_REASONS,
+    WEATHER_CONDITIONS,
+)
 
 SCHEMAS: dict[str, dict] = {
     "order_items": root("order", obj(
