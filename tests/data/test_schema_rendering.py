@@ -33,6 +33,14 @@ def test_the_template_is_the_answers_skeleton_with_each_values_type():
     }
 
 
+def test_the_marked_template_marks_the_optional_keys_whose_value_is_a_type_name():
+    assert json.loads(render_schema(ORDER, "marked_template")) == {
+        "customer": "string", "items": [{"name": "string", "qty": "integer (optional)"}],
+        "priority": "low|high (optional)", "note": "string|null (optional)", "kind": "order",
+        "when": "string (date) (optional)", "paid_by": '{"card": "string (optional)"}|null (optional)',
+    }
+
+
 def test_the_outline_names_every_key_with_its_type_whether_required_and_its_description():
     assert render_schema(ORDER, "outline").splitlines() == [
         "- customer: string, required: who ordered",

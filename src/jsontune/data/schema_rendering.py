@@ -7,6 +7,10 @@ Three renderings, chosen by `PromptConfig.schema_format` and saved with a traine
   "items":[{"type":"string","quantity":"integer"}],"paid":"boolean","priority":"low|normal|high"}`, and a
   `const` as its value. Short, shaped like the answer; drops constraints, descriptions and which keys are
   optional.
+- `marked_template`: the template with every optional key's type marked `(optional)`
+  (`{"seat":"string (optional)"}`): the one thing the template drops that decides what an answer holds,
+  since a required key whose value the text does not give is written as null rather than left out.
+  Only keys whose value is written as a type name are marked (a nested object, a list or a const is not).
 - `outline`: one line per key, indented by depth, with its type, `required` or `optional`, and its
   description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
   reader needs (which keys, which are optional, what each means) in few tokens.
@@ -24,12 +28,14 @@ from typing import Any, Literal
 
 from jsontune.data.schemas import resolve_ref
 
-SchemaFormat = Literal["json_schema", "template", "outline"]
-SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "outline")
+SchemaFormat = Literal["json_schema", "template", "marked_template", "outline"]
+SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "marked_template", "outline")
 # How the rendered schema is introduced in the prompt, per format.
 INTRODUCTIONS: dict[str, str] = {
     "json_schema": "The JSON must follow this JSON Schema:",
     "template": "Fill in this JSON template (each value's type is given; use exactly these keys):",
+    "marked_template": "Fill in this JSON template (each value's type is given; use exactly these keys; leave out "
+                       "an optional key the text does not give):",
     "outline": "The JSON must have exactly these keys:",
 }
 
@@ -38,8 +44,9 @@ def render_schema(schema: dict, schema_format: str) -> str:
     """The schema written in `schema_format` (see the module docstring)."""
     if schema_format == "json_schema":
         return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
-    if schema_format == "template":
-        return json.dumps(_template(schema, schema, 0), ensure_ascii=False, separators=(",", ":"))
+    if schema_format in ("template", "marked_template"):
+        return json.dumps(_template(schema, schema, 0, schema_format == "marked_template"), ensure_ascii=False,
+                          separators=(",", ":"))
     if schema_format == "outline":
         return "\n".join(_outline(schema, schema, 0, 0))
     raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
@@ -81,23 +88,30 @@ def _type_name(node: dict, root: dict, refs: int) -> str:
     return "|".join(names) + (f" ({fmt})" if fmt else "")
 
 
-def _template(node: Any, root: dict, refs: int) -> Any:
+def _template(node: Any, root: dict, refs: int, marked: bool = False) -> Any:
     node, refs = resolve_ref(node, root, refs)
     object_branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
     if object_branch is not None and not _named_keys(node):
-        template = _template(object_branch, root, refs)
+        template = _template(object_branch, root, refs, marked)
         others = "|".join(_type_name(b, root, refs) for b in _alternatives(node) if b is not object_branch)
         return f"{json.dumps(template, ensure_ascii=False)}|{others}" if others else template
     if "const" in node:
         return node["const"]  # the one value it can take, written as itself
     properties = _named_keys(node)
     if properties:
-        out: dict[str, Any] = {key: _template(child, root, refs) for key, child in properties.items()}
+        required = set(node.get("required") or [])
+        out: dict[str, Any] = {}
+        for key, child in properties.items():
+            value = _template(child, root, refs, marked)
+            # A const is a value to copy as it is, not a type name to annotate.
+            mark = marked and key not in required and isinstance(value, str) and "const" not in resolve_ref(
+                child, root, refs)[0]
+            out[key] = f"{value} (optional)" if mark else value
         if _open(node):
             out["..."] = "..."
         return out
     if isinstance(node.get("items"), dict) and "array" in _types(node):
-        return [_template(node["items"], root, refs)]
+        return [_template(node["items"], root, refs, marked)]
     return _type_name(node, root, refs)
 
 
