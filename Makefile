@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup experiment snips-benchmark train eval bench test test-fast prepare-base data clean help
 
 help:
-	@echo "make experiment   fine-tune complete + LoRA on the embedded model and data, compare with the base"
+	@echo "make experiment   fine-tune complete + LoRA (+ LoRA without the schema) on the embedded data, compare with the base"
 	@echo "make test         run the test suite (installs what it needs)"
 	@echo "make snips-benchmark  SNIPS slot filling: learning curve vs the published NLU engines (results/snips/)"
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"

@@ -30,7 +30,7 @@ def test_valid_and_invalid_answers(monkeypatch):
     answers = {"ok": '```json\n{"name": "Bob", "empty": {}}\n```', "schema": '{"nom": "Bob"}', "junk": "Sorry!"}
     from jsontune.data.prompting import PromptConfig
 
-    source = SimpleNamespace(context_length=lambda: None, config=None)
+    source = SimpleNamespace(context_length=lambda: None, config=None, prompt_config=lambda: None)
     monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, PromptConfig("chat")))
     monkeypatch.setattr(api, "_weights", lambda source: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
@@ -56,7 +56,8 @@ def test_a_model_trained_with_the_schema_in_its_prompts_warns_when_given_none(mo
     from jsontune.data.prompting import PromptConfig
 
     trained = PromptConfig("chat", schema_in_prompt=True)
-    source = SimpleNamespace(context_length=lambda: None, config=None)
+    saved = {"settings": trained}
+    source = SimpleNamespace(context_length=lambda: None, config=None, prompt_config=lambda: saved["settings"])
     monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, trained))
     monkeypatch.setattr(api, "_weights", lambda source: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
@@ -67,4 +68,9 @@ def test_a_model_trained_with_the_schema_in_its_prompts_warns_when_given_none(mo
     caplog.clear()
     with caplog.at_level("WARNING", logger="jsontune.api"):
         generate_json("Bob", model_path="models/lora", schema=SCHEMA)
+    assert caplog.text == ""
+    # A model jsontune did not train saved no settings: the default prompt shows a schema, but nothing warns.
+    saved["settings"] = None
+    with caplog.at_level("WARNING", logger="jsontune.api"):
+        generate_json("Bob", model_path="models/base")
     assert caplog.text == ""

@@ -90,7 +90,8 @@ def generate_json(
     else:
         decoding_config = DecodingConfig(mode=decoding, temperatures=tuple(temperatures), seed=seed)
     source, tokenizer, config = _source(str(model_path), str(adapter) if adapter else None)
-    if schema is None and config.schema_in_prompt:
+    saved = source.prompt_config()  # None for a model jsontune did not train: nothing to warn about
+    if schema is None and saved is not None and saved.schema_in_prompt:
         logger.warning("%s was trained with the schema in its prompts; without a schema it writes keys of its "
                        "own choosing: pass schema= for the keys you want", model_path)
     record = {"prompt": prompt, "schema": schema}

@@ -436,7 +436,7 @@ def experiment(
                                                                        "schema in its prompts (the ablation)."),
     skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
     dataset: str | None = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
-    debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per file."),
+    debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per test label."),
     full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
     """Fine-tune completely and with LoRA (and LoRA without the schema in the prompt), then compare them with

@@ -107,8 +107,9 @@ class JsontuneArguments:
     schema_format: Literal[SCHEMA_FORMATS] = field(
         default=DEFAULT_SCHEMA_FORMAT,
         metadata={"help": "How schema_in_prompt writes the schema: 'json_schema' (compact JSON Schema), 'template' "
-                          "(the answer's skeleton with each value's type) or 'outline' (a line per key: type, "
-                          "required or optional, description); see jsontune.data.schema_rendering."},
+                          "(the answer's skeleton with each value's type), 'marked_template' (the same, optional "
+                          "keys marked) or 'outline' (a line per key: type, required or optional, description); "
+                          "see jsontune.data.schema_rendering."},
     )
     eval_batch_size: int = field(default=DEFAULT_BATCH_SIZE,
                                  metadata={"help": "Batch size of generation during evaluation."})

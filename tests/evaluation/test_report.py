@@ -282,6 +282,10 @@ def test_held_out_domains_get_a_table_and_a_plot_of_their_own(tmp_path):
 
     runs = [held_out(_run(model, "greedy")) for model in MODELS]
     paths = write_benchmark(tmp_path, runs, {"seed": 0})
+    # A later benchmark of one test split into the same folder leaves no stale plot of two behind.
+    write_benchmark(tmp_path / "again", runs, {"seed": 0})
+    write_benchmark(tmp_path / "again", [_run(model, "greedy") for model in MODELS], {"seed": 0})
+    assert not (tmp_path / "again" / "test_splits.png").exists()
     assert matplotlib.image.imread(paths["splits_png"]).shape[2] in (3, 4)
     text = paths["report"].read_text()
     section = text.split("## In-domain vs held-out domains")[1].split("\n## ")[0]

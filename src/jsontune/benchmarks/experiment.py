@@ -41,7 +41,7 @@ from jsontune.run_dir import METRICS_FILE
 logger = logging.getLogger(__name__)
 
 # --debug: a few steps and a few test rows, to check the whole pipeline in minutes.
-DEBUG_OVERRIDES = ["--max_steps", "2", "--max_test_rows_per_file", "3"]
+DEBUG_OVERRIDES = ["--max_steps", "2"]
 DEBUG_ROWS_PER_LABEL = 3
 DEFAULT_RESULTS_DIR = Path("results/benchmarks")
 ABLATION = "lora-no-schema"
@@ -63,8 +63,9 @@ def run_experiment(
     overrides = DEBUG_OVERRIDES if debug else []
     recipes = {"complete": load_recipe(complete_recipe, overrides), "lora": load_recipe(lora_recipe, overrides)}
     # Beside the LoRA model's folder: models/lora -> models/lora-no-schema.
+    lora_dir = Path(recipes["lora"].training.output_dir)
     recipes[ABLATION] = load_recipe(lora_recipe, [*overrides, "--schema_in_prompt", "false", "--output_dir",
-                                                  f"{recipes['lora'].training.output_dir}-no-schema"])
+                                                  str(lora_dir.with_name(f"{lora_dir.name}-no-schema"))])
     if dataset:
         for recipe in recipes.values():
             _use_dataset(recipe, dataset)

@@ -1,6 +1,6 @@
 """How a record's JSON Schema is written into its prompt, so that a model can read the answer it must give.
 
-Three renderings, chosen by `PromptConfig.schema_format` and saved with a trained model:
+Four renderings, chosen by `PromptConfig.schema_format` and saved with a trained model:
 
 - `json_schema`: the schema itself, as compact JSON. Complete, and the longest.
 - `template`: the answer's skeleton with a type where each value goes (NuExtract's idea): `{"name":"string",
@@ -10,7 +10,8 @@ Three renderings, chosen by `PromptConfig.schema_format` and saved with a traine
 - `marked_template`: the template with every optional key's type marked `(optional)`
   (`{"seat":"string (optional)"}`): the one thing the template drops that decides what an answer holds,
   since a required key whose value the text does not give is written as null rather than left out.
-  Only keys whose value is written as a type name are marked (a nested object, a list or a const is not).
+  Only values the template writes as a string are marked: type names, and an object-or-null alternative
+  (`'{"x": "integer"}|null (optional)'`); a nested object, a list and a const are not.
 - `outline`: one line per key, indented by depth, with its type, `required` or `optional`, and its
   description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
   reader needs (which keys, which are optional, what each means) in few tokens.

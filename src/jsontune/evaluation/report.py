@@ -378,8 +378,9 @@ def _by_test_split(table: list[dict[str, Any]]) -> list[str]:
         body.append(row)
     note = ("In-domain rows come from domains the models trained on (rows they never saw); held-out domains are "
             "whole domains no training row comes from, each with schemas of its own, so only a model that reads "
-            "the schema in its prompt can write their keys. lora-no-schema is the LoRA recipe trained and "
-            "prompted without the schema (the ablation).")
+            "the schema in its prompt can write their keys.")
+    if any(model == "lora-no-schema" for model, _ in runs):
+        note += " lora-no-schema is the LoRA recipe trained and prompted without the schema (the ablation)."
     return ["## In-domain vs held-out domains", "", note, "", *markdown_table(header, body), "",
             f"![schema adherence and field F1 per test split]({TEST_SPLITS_PLOT_FILE})", ""]
 
@@ -629,6 +630,8 @@ def write_benchmark(out_dir: Path, runs: list[BenchmarkRun], context: dict) -> d
         paths["splits_png"] = out_dir / TEST_SPLITS_PLOT_FILE
         fig = _splits_figure(runs, table)
         atomic_write(paths["splits_png"], lambda tmp: fig.savefig(tmp, format="png"))
+    else:  # a plot of an earlier run's splits would sit beside a report that does not show it
+        (out_dir / TEST_SPLITS_PLOT_FILE).unlink(missing_ok=True)
     write_text(paths["csv"], csv_text(table, csv_columns()))
     metadata = _metadata(context, {key: path.name for key, path in paths.items()})
     write_text(paths["metadata"], json.dumps(metadata, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -141,7 +141,7 @@ def _entity(schema: dict, reference: dict) -> tuple[dict, dict]:
 def _subset(schema: dict, reference: dict, rng: random.Random) -> bool:
     node, value = _entity(schema, reference)
     present = [key for key in node["properties"] if key in value]
-    if len(node["properties"]) < 4 or not present:
+    if len(node["properties"]) < 4 or len(present) < 2:  # never leave an answer with nothing in it
         return False
     dropped = rng.choice(present)
     del node["properties"][dropped]
@@ -159,7 +159,7 @@ def _flatten(schema: dict, reference: dict) -> bool:
     if not nested:
         return False
     new_names = [f"{group}_{key}" for group in nested for key in node["properties"][group]["properties"]]
-    if set(new_names) & set(node["properties"]):
+    if set(new_names) & set(node["properties"]) or len(set(new_names)) < len(new_names):
         return False
     properties, required, flat = {}, [], {}
     for key, sub in node["properties"].items():
