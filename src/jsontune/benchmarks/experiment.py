@@ -32,7 +32,7 @@ from jsontune.data.contract import write_jsonl
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.errors import MissingFileError
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
-from jsontune.evaluation.report import BenchmarkRun, write_benchmark
+from jsontune.evaluation.report import SPLITS_SECTION, BenchmarkRun, write_benchmark
 from jsontune.models.base_model import resolve_model_name
 from jsontune.models.loading import load_tokenizer
 from jsontune.recipe import Recipe, load_recipe
@@ -144,7 +144,7 @@ def _headline(report: str) -> str:
     """The report's overall and per-test-split tables and complete-vs-LoRA tests, for the terminal."""
     sections = report.split("\n## ")
     return "\n".join("## " + s for s in sections[1:]
-                     if s.startswith(("Overall", "In-domain vs held-out domains", "Complete vs LoRA")))
+                     if s.startswith(("Overall", SPLITS_SECTION, "Complete vs LoRA")))
 
 
 def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:

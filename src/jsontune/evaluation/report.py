@@ -73,6 +73,7 @@ MEMORY_KINDS = {"rss_peak": "peak RSS", "process_max_rss": "process max RSS",
 ALL_DATASETS = "all"
 COMPLETE, LORA = "complete", "lora"
 SIGNIFICANCE_LEVEL = 0.05
+SPLITS_SECTION = "In-domain vs held-out domains"
 PAIRED_KEYS = ("quality_score", "field_f1")  # Wilcoxon + paired bootstrap; parse_ok gets McNemar
 
 
@@ -381,7 +382,7 @@ def _by_test_split(table: list[dict[str, Any]]) -> list[str]:
             "the schema in its prompt can write their keys.")
     if any(model == "lora-no-schema" for model, _ in runs):
         note += " lora-no-schema is the LoRA recipe trained and prompted without the schema (the ablation)."
-    return ["## In-domain vs held-out domains", "", note, "", *markdown_table(header, body), "",
+    return [f"## {SPLITS_SECTION}", "", note, "", *markdown_table(header, body), "",
             f"![schema adherence and field F1 per test split]({TEST_SPLITS_PLOT_FILE})", ""]
 
 
@@ -599,6 +600,12 @@ def _splits_figure(runs: list[BenchmarkRun], table: list[dict[str, Any]]):
     return fig
 
 
+def write_splits_plot(path: Path, runs: list[BenchmarkRun], table: list[dict[str, Any]]) -> Path:
+    """Render the per-test-split figure to `path` (PNG), atomically."""
+    fig = _splits_figure(runs, table)
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+
+
 def write_plot(path: Path, runs: list[BenchmarkRun]) -> Path:
     """Render the four-panel benchmark figure to `path` (PNG), atomically."""
     fig = _figure(runs)
@@ -627,9 +634,7 @@ def write_benchmark(out_dir: Path, runs: list[BenchmarkRun], context: dict) -> d
 
     write_plot(paths["png"], runs)
     if _test_splits(runs):
-        paths["splits_png"] = out_dir / TEST_SPLITS_PLOT_FILE
-        fig = _splits_figure(runs, table)
-        atomic_write(paths["splits_png"], lambda tmp: fig.savefig(tmp, format="png"))
+        paths["splits_png"] = write_splits_plot(out_dir / TEST_SPLITS_PLOT_FILE, runs, table)
     else:  # a plot of an earlier run's splits would sit beside a report that does not show it
         (out_dir / TEST_SPLITS_PLOT_FILE).unlink(missing_ok=True)
     write_text(paths["csv"], csv_text(table, csv_columns()))
