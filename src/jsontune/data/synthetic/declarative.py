@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from jsontune.data.schemas import DRAFT_2020_12
 from jsontune.data.synthetic.draft import Draft, Task
-from jsontune.data.synthetic.schema_parts import BOOL, DATE, STR, TIME, array, enum
+from jsontune.data.synthetic.schema_parts import BOOL, DATE, STR, TIME, array, enum, obj
 from jsontune.data.synthetic.text import (
     Numbers,
     cents_between,
@@ -255,9 +255,7 @@ class Items(Kind):
             words = {key: (v.short if isinstance(kinds[key], Noun) and one else v.text) for key, v in drawn.items()}
             objects.append({key: v.value for key, v in drawn.items()})
             texts.append(self.item.format(**words))
-        schema = {"type": "object", "properties": {key: _items_schema(kind) for key, kind in kinds.items()},
-                  "required": list(kinds), "additionalProperties": False}
-        return Value(objects, join(texts), array(schema))
+        return Value(objects, join(texts), array(obj({key: _items_schema(kind) for key, kind in kinds.items()})))
 
 
 def _items_schema(kind: Kind) -> dict:
@@ -354,12 +352,12 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
     shape = rng.choice(domain.shapes)
     facts: list[_Fact] = []
     reference: dict[str, Any] = {}
-    schema = _object_schema({}, [])
+    schema = obj({})
     for token, mark in _parse(shape.keys, shape.name):
         if ":" in token:
             group, members = token.split(":", 1)
             inner: dict[str, Any] = {}
-            inner_schema = _object_schema({}, [])
+            inner_schema = obj({})
             for name in members.split(","):
                 _add_field(domain, name.rstrip("?!"), name[-1] if name[-1] in "?!" else "", rng, say,
                            inner, inner_schema, facts)
@@ -372,7 +370,7 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
         del schema["additionalProperties"]  # real function schemas seldom say; decoding closes them anyway
     if shape.root:
         reference = {shape.root: reference}
-        schema = _object_schema({shape.root: schema}, [shape.root])
+        schema = obj({shape.root: schema})
     schema = {"$schema": DRAFT_2020_12, **schema}
     openings = domain.requests if shape.task == "function_call" and domain.requests else domain.intros
     opening = rng.choice(openings)
@@ -384,10 +382,6 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
     labels = {key: spec.label for key, spec in domain.fields.items() if spec.label}
     return Draft(shape.name, reference, structures, schema, domain.synonyms, shape.task,
                  shape.name if shape.task == "function_call" else None, shape.description, labels)
-
-
-def _object_schema(properties: dict, required: list[str]) -> dict:
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
 def _add_field(domain: Domain, key: str, mark: str, rng: random.Random, say: Numbers,
