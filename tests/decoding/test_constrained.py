@@ -11,7 +11,12 @@ from jsontune.data.schemas import validator
 from jsontune.decoding.constrained.backends import IGNORED_KEYWORDS, backend_for, unenforced_keywords
 from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
 from jsontune.decoding.constrained.grammars import GrammarCache
-from jsontune.decoding.constrained.processor import GrammarLogitsProcessor, allocate_bitmask, apply_bitmask
+from jsontune.decoding.constrained.processor import (
+    GrammarLogitsProcessor,
+    RowConstraint,
+    allocate_bitmask,
+    apply_bitmask,
+)
 from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import BACKENDS
 from jsontune.decoding.strategies import CUT_OFF, DecodingConfig, decode
@@ -396,8 +401,8 @@ def test_apply_bitmask_keeps_exactly_the_allowed_tokens() -> None:
 def test_processor_leaves_finished_rows_alone_and_rejects_a_wrong_batch(tokenizer) -> None:
     vocab = len(tokenizer)
     eos = tokenizer.eos_token_id
-    matchers = [_matcher("llguidance", tokenizer, {"const": 1}, vocab) for _ in range(2)]
-    processor = GrammarLogitsProcessor(matchers, vocab, eos)
+    rows = [RowConstraint(_matcher("llguidance", tokenizer, {"const": 1}, vocab), eos) for _ in range(2)]
+    processor = GrammarLogitsProcessor(rows, vocab)
     one = tokenizer("1", add_special_tokens=False)["input_ids"][0]
     scores = processor(torch.tensor([[7], [7]]), torch.zeros(2, vocab))
     assert torch.isfinite(scores).sum(dim=1).tolist() == [1, 1] and scores[0, one] == 0
@@ -415,7 +420,8 @@ def _allowed_after(tokenizer, schema: dict, text_tokens: list[int], bounds: Boun
 
     vocab, eos = len(tokenizer), tokenizer.eos_token_id
     guard = RunawayGuard(token_table(tokenizer, vocab), 1, bounds)
-    processor = GrammarLogitsProcessor([_matcher("llguidance", tokenizer, schema, vocab)], vocab, eos, guard)
+    processor = GrammarLogitsProcessor([RowConstraint(_matcher("llguidance", tokenizer, schema, vocab), eos, guard)],
+                                       vocab)
     ids = [7]
     scores = processor(torch.tensor([ids]), torch.zeros(1, vocab))
     for token in text_tokens:

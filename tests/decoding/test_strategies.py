@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from jsontune.decoding import strategies as decoding
-from jsontune.decoding.generate import Generation
-from jsontune.decoding.strategies import DecodingConfig, decode, is_valid_answer
+from jsontune.decoding.engine import Generation
+from jsontune.decoding.strategies import DecodingConfig, attempt_seed, decode, is_valid_answer
 
 SCHEMA = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
 
@@ -44,21 +44,40 @@ def test_progressive_retries_only_invalid_rows_at_rising_temperatures(monkeypatc
         (1, None): '{"nom": ', (1, 0.3): "nope", (1, 0.6): '{"name": "B"}',
         (2, None): "x", (2, 0.3): "y", (2, 0.6): "z", (2, 0.9): '{"nom": 1}',
     }
-    calls = []
+    asked = []
 
-    def fake_generate(model, tokenizer, prompts, temperature=None, seed=0, **kwargs):
-        calls.append(([p[0] for p in prompts], temperature, seed))
-        return [Generation(script[(p[0], temperature)], 3, 0.5, True) for p in prompts]
+    class ScriptedEngine:
+        """Answers from the script, asking each request's retry the way the engine does."""
 
-    monkeypatch.setattr(decoding, "generate", fake_generate)
+        def __init__(self, model, tokenizer, stop_token, max_batch_size):
+            self.stop_token = stop_token
+
+        def run(self, requests, progress=True, desc=""):
+            results = []
+            for request in requests:
+                row, sampling, tries = request.prompt[0], request.sampling, []
+                while sampling is not None:
+                    asked.append((row, sampling.temperature, sampling.seed))
+                    tries.append(Generation(script[(row, sampling.temperature)], 3, 0.5, True))
+                    sampling = request.retry(tries[-1]) if request.retry else None
+                results.append(tries)
+            return results
+
+    monkeypatch.setattr(decoding, "Engine", ScriptedEngine)
+    monkeypatch.setattr(decoding, "end_of_turn_id", lambda tokenizer: 0)
     attempts = decode(None, None, [[0], [1], [2]], [SCHEMA] * 3, DecodingConfig("progressive", seed=7))
 
-    assert calls == [([0, 1, 2], None, 7), ([1, 2], 0.3, 8), ([1, 2], 0.6, 9), ([2], 0.9, 10)]
+    assert [(row, temperature) for row, temperature, _ in asked] == [
+        (0, None), (1, None), (1, 0.3), (1, 0.6), (2, None), (2, 0.3), (2, 0.6), (2, 0.9)]
+    assert [seed for row, temperature, seed in asked if temperature is not None] == [
+        attempt_seed(7, n, row) for row, n in ((1, 1), (1, 2), (2, 1), (2, 2), (2, 3))]
+    assert len({seed for _, temperature, seed in asked if temperature is not None}) == 5, "every attempt its own seed"
     assert [len(a) for a in attempts] == [1, 3, 4]
     assert [a[-1].valid for a in attempts] == [True, True, False]
     assert [t.temperature for t in attempts[2]] == [None, 0.3, 0.6, 0.9]
     assert attempts[1][-1].text == '{"name": "B"}'
 
-    calls.clear()
+    asked.clear()
     greedy = decode(None, None, [[0], [1], [2]], [SCHEMA] * 3, DecodingConfig())
-    assert len(calls) == 1 and [len(a) for a in greedy] == [1, 1, 1]
+    assert len(asked) == 3 and [len(a) for a in greedy] == [1, 1, 1]
+    assert [a[0].valid for a in greedy] == [True, False, False]

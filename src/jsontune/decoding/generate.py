@@ -8,7 +8,6 @@ masked by its own grammar (`jsontune.decoding.constrained`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -17,17 +16,10 @@ from transformers import LogitsProcessorList
 
 from jsontune.data.prompting import end_of_turn_id
 from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKENS
+from jsontune.decoding.engine import Generation
 
 if TYPE_CHECKING:
     from jsontune.decoding.constrained import Constraints
-
-
-@dataclass
-class Generation:
-    text: str
-    new_tokens: int
-    latency_s: float  # the batch's wall time shared equally among its rows
-    finished: bool  # ended with the end-of-turn token, not the token budget
 
 
 def _sampling_kwargs(temperature: float | None) -> dict:

@@ -5,7 +5,9 @@ Progressive sampling answers every prompt greedily; a row whose answer is not va
 the record carries a JSON Schema, does not follow it) is asked again with sampling at the next
 temperature of a rising schedule, up to `max_attempts` answers in all. Validity never looks at the
 reference answer: a user at inference time has the schema at most, so retries may use no more.
-Every attempt is kept, so the greedy result is always the first attempt of a progressive run.
+Every attempt is kept, so the greedy result is always the first attempt of a progressive run. All rows
+decode together on the decoding engine (`jsontune.decoding.engine`): a retry is asked as soon as its
+row's answer is found invalid, from the prompt's kept logits, while the other rows go on.
 
 Constrained decoding answers once, greedily, with every token masked by a grammar compiled from the
 record's schema (`jsontune.decoding.constrained`). Its answer is valid only when it is complete: one cut off by
@@ -15,6 +17,7 @@ the token budget is never repaired.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from jsontune.data.prompting import end_of_turn_id
@@ -28,7 +31,7 @@ from jsontune.decoding.defaults import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_TEMPERATURES,
 )
-from jsontune.decoding.generate import generate
+from jsontune.decoding.engine import Engine, Generation, Request, Sampling
 from jsontune.decoding.repair import recover_json
 from jsontune.errors import JsontuneError
 
@@ -118,38 +121,48 @@ def is_valid_answer(text: str, schema: dict | None) -> bool:
     return schema is None or bool(validator(schema).is_valid(recovery.value))
 
 
+def attempt_seed(seed: int, attempt: int, row: int) -> int:
+    """The sampling seed of one row's attempt: each answer reproducible, whichever rows share its batch."""
+    return hash((seed, attempt, row)) & 0xFFFF_FFFF_FFFF
+
+
 def decode(model, tokenizer, prompts: list[list[int]], schemas: list[dict | None], config: DecodingConfig,
            max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, batch_size: int = DEFAULT_BATCH_SIZE, desc: str = "generating",
            progress: bool = True) -> list[list[Attempt]]:
     """Every attempt made for each prompt, in order; the last one is the answer."""
+    stop = end_of_turn_id(tokenizer)
+    engine = Engine(model, tokenizer, stop, max_batch_size=batch_size)
     if config.mode == "constrained":
-        return _decode_constrained(model, tokenizer, prompts, schemas, config, max_new_tokens, batch_size, desc,
-                                   progress)
-    attempts: list[list[Attempt]] = [[] for _ in prompts]
-    pending = list(range(len(prompts)))
-    for number, temperature in enumerate(config.schedule()):
-        if not pending:
-            break
-        label = desc if number == 0 else f"{desc}: retry {number} at T={temperature} ({len(pending)} rows)"
-        answers = generate(model, tokenizer, [prompts[i] for i in pending], max_new_tokens=max_new_tokens,
-                           batch_size=batch_size, progress=progress, desc=label, temperature=temperature,
-                           seed=config.seed + number)
-        for i, answer in zip(pending, answers):
-            attempts[i].append(Attempt(answer.text, answer.new_tokens, answer.latency_s, answer.finished,
-                                       temperature, is_valid_answer(answer.text, schemas[i])))
-        pending = [i for i in pending if not attempts[i][-1].valid]
-    return attempts
+        return _decode_constrained(engine, model, tokenizer, prompts, schemas, config, max_new_tokens, desc, progress)
+    schedule = config.schedule()
+    valid: list[list[bool]] = [[] for _ in prompts]
+
+    def retry(row: int, answer: Generation) -> Sampling | None:
+        valid[row].append(is_valid_answer(answer.text, schemas[row]))
+        attempt = len(valid[row])
+        if valid[row][-1] or attempt == len(schedule):
+            return None
+        return Sampling(schedule[attempt], attempt_seed(config.seed, attempt, row))
+
+    requests = [Request(prompt, max_new_tokens, retry=partial(retry, row)) for row, prompt in enumerate(prompts)]
+    label = desc if len(schedule) == 1 else f"{desc} (progressive: up to {len(schedule)} attempts)"
+    answers = engine.run(requests, progress=progress, desc=label)
+    return [
+        [Attempt(answer.text, answer.new_tokens, answer.latency_s, answer.finished, temperature, ok)
+         for answer, temperature, ok in zip(tries, schedule, row_valid)]
+        for tries, row_valid in zip(answers, valid)
+    ]
 
 
-def _decode_constrained(model, tokenizer, prompts, schemas, config, max_new_tokens, batch_size, desc,
+def _decode_constrained(engine, model, tokenizer, prompts, schemas, config, max_new_tokens, desc,
                         progress) -> list[list[Attempt]]:
-    constraints = constraints_for(model, tokenizer, schemas, config.backend, config.bounds,
-                                  stop_token=end_of_turn_id(tokenizer))
-    answers = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                       progress=progress, desc=f"{desc} (constrained, {config.backend})", constraints=constraints)
+    constraints = constraints_for(model, tokenizer, schemas, config.backend, config.bounds, stop_token=engine.stop_token)
+    requests = [Request(prompt, max_new_tokens, constraint=partial(constraints.constraint, row))
+                for row, prompt in enumerate(prompts)]
+    answers = engine.run(requests, progress=progress, desc=f"{desc} (constrained, {config.backend})")
     return [
         [Attempt(answer.text, answer.new_tokens, answer.latency_s, answer.finished, None,
                  valid=answer.finished and is_valid_answer(answer.text, schema), constrained=True,
                  grammar_unenforced=grammar.unenforced, grammar_error=grammar.error)]
-        for answer, schema, grammar in zip(answers, schemas, constraints.rows)
+        for [answer], schema, grammar in zip(answers, schemas, constraints.rows)
     ]

@@ -3,7 +3,7 @@
 - `backends`: llguidance and xgrammar behind one interface, and the keywords each leaves unenforced
 - `bounds`: bounds on what a schema leaves unbounded, applied to the schema before it compiles
 - `guard`: the same for digit runs and nesting, applied while decoding
-- `processor`: the token bitmask and the logits processor of one batch
+- `processor`: the token bitmask, one row's grammar state, the masking of a batch (and its HF logits processor)
 - `grammars`: the grammars of a batch of records (`constraints_for`), compiled once per schema
 
 The names below are importable from this package; they load on first use (the backends need torch).

@@ -2,7 +2,7 @@
 
 `constraints_for(model, tokenizer, schemas)` gives one `RowGrammar` per prompt (its schema bounded and
 compiled by the chosen backend; a record without a schema, or whose schema does not compile, gets the
-generic JSON-object grammar) and makes a fresh logits processor for each generated batch.
+generic JSON-object grammar), and a fresh grammar state for each answer (`Constraints.constraint`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from jsontune.decoding.constrained.backends import GrammarBackend, GrammarError, backend_for, unenforced_keywords
 from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
 from jsontune.decoding.constrained.guard import RunawayGuard, TokenTable, token_table
-from jsontune.decoding.constrained.processor import GrammarLogitsProcessor
+from jsontune.decoding.constrained.processor import GrammarLogitsProcessor, RowConstraint
 from jsontune.decoding.defaults import DEFAULT_BACKEND
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _already_listed(warning: str, unenforced: list[str]) -> bool:
 
 @dataclass
 class Constraints:
-    """The grammars of a list of prompts (one per prompt), for `jsontune.decoding.generate.generate`."""
+    """The grammars of a list of prompts (one per prompt), for the decoding engine and HF `generate`."""
 
     backend: GrammarBackend
     rows: list[RowGrammar]
@@ -87,11 +87,14 @@ class Constraints:
     tokens: TokenTable
     bounds: Bounds
 
+    def constraint(self, index: int) -> RowConstraint:
+        """A fresh grammar state (matcher and runaway guard) for one answer to the prompt at `index`."""
+        return RowConstraint(self.backend.matcher(self.rows[index].compiled), self.stop_token,
+                             RunawayGuard(self.tokens, 1, self.bounds))
+
     def processor(self, indices: list[int]) -> GrammarLogitsProcessor:
-        """A fresh logits processor for one batch made of the prompts at these indices."""
-        matchers = [self.backend.matcher(self.rows[i].compiled) for i in indices]
-        guard = RunawayGuard(self.tokens, len(indices), self.bounds)
-        return GrammarLogitsProcessor(matchers, self.vocab_size, self.stop_token, guard)
+        """A fresh logits processor for one HF `generate` batch made of the prompts at these indices."""
+        return GrammarLogitsProcessor([self.constraint(i) for i in indices], self.vocab_size)
 
 
 def constraints_for(model, tokenizer, schemas: list[dict | None], backend: str = DEFAULT_BACKEND,

@@ -1,4 +1,5 @@
-"""Masking logits with grammars: the token bitmask both backends fill, and the logits processor of a batch."""
+"""Masking logits with grammars: the token bitmask both backends fill, one row's grammar state, and the masking of
+a batch of rows, for the decoding engine and (as a logits processor) for HF `generate`."""
 
 from __future__ import annotations
 
@@ -29,42 +30,66 @@ def apply_bitmask(scores: torch.Tensor, bitmask: torch.Tensor) -> None:
     scores.masked_fill_(~allowed_tokens(bitmask, scores.shape[-1]).to(scores.device), float("-inf"))
 
 
-class GrammarLogitsProcessor(LogitsProcessor):
-    """Masks each row's logits with its own matcher, for one `generate` call on left-padded rows.
+class RowConstraint:
+    """One row's grammar matcher and runaway guard, from its first token to the stop token.
 
-    Rows finish independently: once a row has produced the stop token (which its grammar allows only
-    when the JSON is complete) it is left alone; the generator pads that row from then on. A
-    `RunawayGuard` may narrow the allowed tokens further.
+    `consume` advances both with the token chosen; once the stop token (which the grammar allows only when
+    the JSON is complete) is consumed, the row is `done` and no longer masked.
     """
 
-    def __init__(self, matchers: list[Matcher], vocab_size: int, stop_token: int, guard: RunawayGuard | None = None):
-        self.matchers = matchers
+    def __init__(self, matcher: Matcher, stop_token: int, guard: RunawayGuard | None = None):
+        self.matcher = matcher
         self.stop_token = stop_token
         self.guard = guard
-        self.done = [False] * len(matchers)
-        self.bitmask = allocate_bitmask(len(matchers), vocab_size)
+        self.done = False
+
+    def consume(self, token: int) -> None:
+        if not self.matcher.consume(token):
+            raise RuntimeError(f"token {token} broke the row's grammar (a masking bug)")
+        self.done = token == self.stop_token
+        if self.guard is not None:
+            self.guard.observe(0, token)
+
+
+def mask_scores(scores: torch.Tensor, rows: list[RowConstraint | None], bitmask: torch.Tensor) -> None:
+    """Mask row i of `scores` (rows, vocab) by rows[i], in place; a row that is None or done is left alone.
+
+    `bitmask` is scratch space of at least len(rows) rows (`allocate_bitmask`).
+    """
+    for i, row in enumerate(rows):
+        if row is None or row.done:
+            bitmask[i] = -1
+        else:
+            row.matcher.fill_mask(bitmask, i)
+    allowed = allowed_tokens(bitmask[: len(rows)], scores.shape[-1])
+    for i, row in enumerate(rows):
+        if row is not None and not row.done and row.guard is not None:
+            row.guard.restrict(allowed[i:i + 1], [True])
+    scores.masked_fill_(~allowed.to(scores.device), float("-inf"))
+
+
+class GrammarLogitsProcessor(LogitsProcessor):
+    """Masks each row's logits with its own `RowConstraint`, for one HF `generate` call on left-padded rows.
+
+    Rows finish independently: a row that has produced the stop token is left alone; the generator pads it.
+    """
+
+    def __init__(self, rows: list[RowConstraint], vocab_size: int):
+        self.rows = rows
+        self.bitmask = allocate_bitmask(len(rows), vocab_size)
         self._started = False
 
+    @property
+    def done(self) -> list[bool]:
+        return [row.done for row in self.rows]
+
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if input_ids.shape[0] != len(self.matchers):
-            raise ValueError(f"{input_ids.shape[0]} rows in the batch but {len(self.matchers)} grammars")
+        if input_ids.shape[0] != len(self.rows):
+            raise ValueError(f"{input_ids.shape[0]} rows in the batch but {len(self.rows)} grammars")
         if self._started:
-            for row, token in enumerate(input_ids[:, -1].tolist()):
-                if self.done[row]:
-                    continue
-                if not self.matchers[row].consume(token):
-                    raise RuntimeError(f"row {row}: token {token} broke its grammar (a masking bug)")
-                self.done[row] = token == self.stop_token
-                if self.guard is not None:
-                    self.guard.observe(row, token)
+            for row, token in zip(self.rows, input_ids[:, -1].tolist()):
+                if not row.done:
+                    row.consume(token)
         self._started = True
-        for row, matcher in enumerate(self.matchers):
-            if self.done[row]:
-                self.bitmask[row] = -1  # any token: the generator discards it
-            else:
-                matcher.fill_mask(self.bitmask, row)
-        allowed = allowed_tokens(self.bitmask, scores.shape[-1])
-        if self.guard is not None:
-            self.guard.restrict(allowed, [not done for done in self.done])
-        scores.masked_fill_(~allowed.to(scores.device), float("-inf"))
+        mask_scores(scores, self.rows, self.bitmask)
         return scores

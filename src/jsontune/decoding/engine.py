@@ -1,0 +1,218 @@
+"""The decoding engine: continuous batching over a slot cache, one row per answer, each with its own settings.
+
+`Engine.run(requests)` answers token-id prompts. Up to `max_batch_size` rows decode together; a row that
+finishes (its end-of-turn token, or its token budget) leaves at once and the next waiting prompt takes its
+slot, so the batch stays full instead of running until its longest answer. Each row has its own sampling
+(greedy, or a temperature with its own seeded generator, so an answer does not depend on which rows shared
+its batch), token budget and grammar (`RowConstraint`). A prompt is computed once: its last logits are kept,
+so a retry (`Request.retry`, how progressive sampling asks again) starts from them without a new prefill.
+
+Why our own scheduler: transformers' continuous batching (`generate_batch`, 5.24) takes no per-row grammar,
+and on this CPU it ran at half the speed of batched `generate` (60.7 vs 124.4 tokens/s, 64 prompts, same
+outputs). Here the cache is a `SlotCache`; a prompt is prefilled alone (no padding), and a step attends to
+each row's own length through a 4D mask. A greedy answer is the one HF `generate` gives for that prompt
+(tests compare them row by row); only floating-point summation order differs.
+
+The time of each step is shared among the rows that took part, a prefill is charged to its row: the
+`latency_s` of all rows add up to the wall time, as with batched `generate`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from jsontune.decoding.constrained.processor import RowConstraint, allocate_bitmask, mask_scores
+from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE
+from jsontune.decoding.slot_cache import SlotCache
+
+# Attention implementations whose masks the engine writes: a boolean one (True: attend) for SDPA, additive for eager.
+MASKS = {"sdpa": "boolean", "eager": "additive"}
+
+
+@dataclass
+class Generation:
+    """One answer: its text (the end-of-turn token cut), the tokens generated (that token counted)."""
+
+    text: str
+    new_tokens: int
+    latency_s: float  # the row's share of the wall time (see the module's docstring)
+    finished: bool  # ended with the end-of-turn token, not the token budget
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a row picks its tokens: greedy (temperature None), or plain temperature sampling from `seed`."""
+
+    temperature: float | None = None
+    seed: int = 0
+
+
+@dataclass
+class Request:
+    """One prompt to answer.
+
+    `constraint` makes a fresh grammar state for each attempt (None: free decoding). `retry`, called with each
+    finished attempt, returns the sampling of another attempt from the same prompt, or None to stop.
+    """
+
+    prompt: list[int]
+    max_new_tokens: int
+    sampling: Sampling = Sampling()
+    constraint: Callable[[], RowConstraint] | None = None
+    retry: Callable[[Generation], Sampling | None] | None = None
+
+
+@dataclass
+class _Row:
+    index: int  # of the request
+    request: Request
+    sampling: Sampling
+    constraint: RowConstraint | None
+    generator: torch.Generator | None
+    prompt_logits: torch.Tensor | None = None  # kept only when the request may retry
+    tokens: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def length(self) -> int:
+        """Positions of the cache this row fills: its prompt and every token but the newest."""
+        return len(self.request.prompt) + len(self.tokens) - 1
+
+
+class Engine:
+    """Answers requests for one model; `stop_token` ends an answer (the end-of-turn token)."""
+
+    def __init__(self, model, tokenizer, stop_token: int, max_batch_size: int = DEFAULT_BATCH_SIZE):
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, not {max_batch_size}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.stop_token = stop_token
+        self.max_batch_size = max_batch_size
+        self.device = next(model.parameters()).device
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a PEFT model: its base's forward
+        self._keeps_last_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
+        attention = getattr(model.config, "_attn_implementation", None) or "eager"
+        if attention not in MASKS:
+            raise ValueError(f"the decoding engine writes masks for {' and '.join(MASKS)} attention, not {attention!r}; "
+                             f"load the model with attn_implementation='sdpa'")
+        self._additive_mask = MASKS[attention] == "additive"
+
+    @torch.inference_mode()
+    def run(self, requests: list[Request], progress: bool = True, desc: str = "generating") -> list[list[Generation]]:
+        """Every attempt for each request, in the order given."""
+        results: list[list[Generation]] = [[] for _ in requests]
+        if not requests:
+            return results
+        # Longest prompts first: rows of similar length share the batch, so a step attends to little padding.
+        waiting = deque(sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt)))
+        capacity = max(len(r.prompt) + r.max_new_tokens for r in requests)
+        self._cache = SlotCache(min(self.max_batch_size, len(requests)), capacity)
+        self._bitmask = allocate_bitmask(self._cache.slots, self.model.config.vocab_size)
+        active: list[_Row] = []
+        bar = tqdm(total=len(requests), desc=desc, unit="row", disable=not progress)
+        while waiting or active:
+            while waiting and len(active) < self._cache.slots:
+                row = self._admit(waiting.popleft(), requests, slot=len(active))
+                active.append(row)
+                self._after_token(active, len(active) - 1, results, bar)
+            if active:
+                self._step(active, results, bar)
+        bar.close()
+        return results
+
+    def _admit(self, index: int, requests: list[Request], slot: int) -> _Row:
+        """Prefill the request's prompt into `slot` and choose its first token."""
+        request = requests[index]
+        began = time.perf_counter()
+        prompt = torch.tensor([request.prompt], device=self.device)
+        length = prompt.shape[1]
+        self._cache.prepare_prefill(slot, 0, length)
+        causal = torch.ones(length, length, dtype=torch.bool, device=self.device).tril()
+        logits = self._forward(prompt, causal[None, None], torch.arange(length, device=self.device)[None])[0]
+        row = self._start(index, request, request.sampling, logits if request.retry else None)
+        self._choose([row], logits[None])
+        row.seconds += time.perf_counter() - began
+        return row
+
+    def _start(self, index: int, request: Request, sampling: Sampling, prompt_logits) -> _Row:
+        generator = None
+        if sampling.temperature is not None:
+            generator = torch.Generator(device=self.device).manual_seed(sampling.seed)
+        constraint = request.constraint() if request.constraint else None
+        return _Row(index, request, sampling, constraint, generator, prompt_logits)
+
+    def _step(self, active: list[_Row], results, bar) -> None:
+        """One token for every active row."""
+        began = time.perf_counter()
+        lengths = torch.tensor([row.length for row in active], device=self.device)
+        self._cache.prepare_decode(len(active), lengths)
+        width = int(lengths.max()) + 1
+        attend = torch.arange(width, device=self.device)[None] <= lengths[:, None]
+        tokens = torch.tensor([[row.tokens[-1]] for row in active], device=self.device)
+        logits = self._forward(tokens, attend[:, None, None], lengths[:, None])
+        self._choose(active, logits)
+        share = (time.perf_counter() - began) / len(active)
+        for row in active:
+            row.seconds += share
+        for slot in reversed(range(len(active))):  # from the end, so a moved row is never one still to check
+            self._after_token(active, slot, results, bar)
+
+    def _forward(self, input_ids, mask, positions) -> torch.Tensor:
+        """Float32 logits of the last position of each row: (rows, vocab)."""
+        extra = {"logits_to_keep": 1} if self._keeps_last_logits else {}
+        if self._additive_mask:
+            mask = torch.zeros(mask.shape, dtype=self.model.dtype, device=self.device).masked_fill_(
+                ~mask, torch.finfo(self.model.dtype).min)
+        output = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, cache=self._cache,
+                            use_cache=True, **extra)
+        return output.logits[:, -1, :].float()
+
+    def _choose(self, rows: list[_Row], logits: torch.Tensor) -> None:
+        """Pick each row's next token from its logits (rows, vocab), masked by its grammar."""
+        constraints = [row.constraint for row in rows]
+        if any(c is not None for c in constraints):
+            logits = logits.clone()
+            mask_scores(logits, constraints, self._bitmask)
+        greedy = logits.argmax(dim=-1).tolist()
+        for i, row in enumerate(rows):
+            token = greedy[i]
+            if row.sampling.temperature is not None:
+                probabilities = torch.softmax(logits[i] / row.sampling.temperature, dim=-1)
+                token = int(torch.multinomial(probabilities, 1, generator=row.generator))
+            row.tokens.append(token)
+            if row.constraint is not None:
+                row.constraint.consume(token)
+
+    def _after_token(self, active: list[_Row], slot: int, results, bar) -> None:
+        """End the row in `slot` if its answer is complete: retry it from its prompt, or free the slot."""
+        row = active[slot]
+        finished = row.tokens[-1] == self.stop_token
+        if not finished and len(row.tokens) < row.request.max_new_tokens:
+            return
+        text_ids = row.tokens[:-1] if finished else row.tokens
+        answer = Generation(self.tokenizer.decode(text_ids, skip_special_tokens=True), len(row.tokens), row.seconds,
+                            finished)
+        results[row.index].append(answer)
+        again = row.request.retry(answer) if row.request.retry else None
+        if again is not None:
+            began = time.perf_counter()
+            retry = self._start(row.index, row.request, again, row.prompt_logits)
+            self._choose([retry], row.prompt_logits[None])
+            retry.seconds = time.perf_counter() - began
+            active[slot] = retry
+            self._after_token(active, slot, results, bar)
+            return
+        bar.update(1)
+        last = active.pop()
+        if slot < len(active):
+            self._cache.move(len(active), slot, last.length)
+            active[slot] = last
+
