@@ -1,0 +1,129 @@
+"""The decoding engine answers every row as HF `generate` would, while rows join and leave the batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from jsontune.data.contract import read_jsonl
+from jsontune.data.prompting import PromptConfig, end_of_turn_id, prompt_ids
+from jsontune.decoding.constrained.grammars import constraints_for
+from jsontune.decoding.constrained.bounds import Bounds
+from jsontune.decoding.engine import Engine, Request, Sampling
+from jsontune.decoding.generate import generate
+from tests import REPO
+
+RECORDS = REPO / "data" / "synthetic" / "records.jsonl"
+
+
+def _sample(tokenizer, rows: int, schema_in_prompt: bool = False):
+    """Real prompts of mixed lengths from the embedded data, and their schemas."""
+    records, _ = read_jsonl(RECORDS)
+    records = records[:: len(records) // rows][:rows]
+    config = PromptConfig("chat", schema_in_prompt=schema_in_prompt)
+    return [prompt_ids(tokenizer, r, config) for r in records], [r.get("schema") for r in records]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+
+
+def _hf_greedy(model, prompts, max_new_tokens: int, stop: int, pad: int) -> list[list[int]]:
+    """HF `generate`, one prompt at a time (no padding): the tokens of each greedy answer, the stop token kept."""
+    answers = []
+    for prompt in prompts:
+        output = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                                max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stop, pad_token_id=pad)
+        new = output[0, len(prompt):].tolist()
+        answers.append(new[: new.index(stop) + 1] if stop in new else new)
+    return answers
+
+
+def test_greedy_answers_match_hf_generate_while_rows_of_different_budgets_join_and_leave(tiny_model, tokenizer):
+    prompts, _ = _sample(tokenizer, 64)
+    stop = end_of_turn_id(tokenizer)
+    reference = _hf_greedy(tiny_model, prompts, 24, stop, tokenizer.pad_token_id)
+    budgets = [4 + (i * 7) % 21 for i in range(len(prompts))]  # 4..24 tokens, mixed: rows leave at different steps
+    engine = Engine(tiny_model, tokenizer, stop, max_batch_size=8)
+    answers = engine.run([Request(p, b) for p, b in zip(prompts, budgets)], progress=False)
+
+    for row, ([answer], expected, budget) in enumerate(zip(answers, reference, budgets)):
+        expected = expected[:budget]  # a greedy answer with a smaller budget is the start of the longer one
+        finished = expected[-1] == stop
+        text = tokenizer.decode(expected[:-1] if finished else expected, skip_special_tokens=True)
+        assert (answer.text, answer.new_tokens, answer.finished) == (text, len(expected), finished), f"row {row}"
+
+
+def test_constrained_answers_match_hf_generate_with_the_grammar_processor(tiny_model, tokenizer):
+    prompts, schemas = _sample(tokenizer, 64)
+    stop = end_of_turn_id(tokenizer)
+    constraints = constraints_for(tiny_model, tokenizer, schemas, bounds=Bounds(max_string_length=12, max_items=2),
+                                  stop_token=stop)
+    reference = generate(tiny_model, tokenizer, prompts, max_new_tokens=96, batch_size=16, progress=False,
+                         constraints=constraints)
+    engine = Engine(tiny_model, tokenizer, stop, max_batch_size=8)
+    requests = [Request(p, 96, constraint=lambda i=i: constraints.constraint(i)) for i, p in enumerate(prompts)]
+    answers = engine.run(requests, progress=False)
+
+    assert len({r.new_tokens for r in reference}) > 5, "rows end at different steps"
+    for row, ([answer], expected) in enumerate(zip(answers, reference)):
+        assert (answer.text, answer.new_tokens, answer.finished) == (expected.text, expected.new_tokens,
+                                                                     expected.finished), f"row {row}"
+
+
+def test_a_sampled_answer_does_not_depend_on_the_rows_beside_it(tiny_model, tokenizer):
+    prompts, _ = _sample(tokenizer, 12)
+    requests = [Request(p, 16, Sampling(0.9, seed=100 + i)) for i, p in enumerate(prompts)]
+    alone = Engine(tiny_model, tokenizer, -1, max_batch_size=1).run(requests, progress=False)
+    together = Engine(tiny_model, tokenizer, -1, max_batch_size=5).run(requests, progress=False)
+    greedy = Engine(tiny_model, tokenizer, -1, max_batch_size=5).run([Request(p, 16) for p in prompts], progress=False)
+
+    assert [a[0].text for a in alone] == [t[0].text for t in together]
+    assert [a[0].text for a in alone] != [g[0].text for g in greedy], "temperature 0.9 samples"
+
+
+def test_a_retry_starts_from_the_kept_prompt_and_the_others_go_on(tiny_model, tokenizer):
+    prompts, _ = _sample(tokenizer, 6)
+    plan = {0: [Sampling(), Sampling(0.7, seed=1)], 3: [Sampling()]}  # what each retry asks, in order
+
+    def retry(row):
+        return lambda answer: plan[row].pop(0) if plan.get(row) else None
+
+    engine = Engine(tiny_model, tokenizer, -1, max_batch_size=2)
+    answers = engine.run([Request(p, 12, retry=retry(i)) for i, p in enumerate(prompts)], progress=False)
+    plain = engine.run([Request(p, 12) for p in prompts], progress=False)
+
+    assert [len(a) for a in answers] == [3, 1, 1, 2, 1, 1]
+    assert answers[0][0].text == answers[0][1].text == plain[0][0].text, "a greedy retry repeats the greedy answer"
+    assert answers[3][1].text == plain[3][0].text
+    assert [a[-1].text for a in answers[1:3] + answers[4:]] == [p[0].text for p in plain[1:3] + plain[4:]]
+
+
+def test_an_attention_the_engine_cannot_mask_is_refused_by_name(tiny_model_dir, tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="flex_attention")
+    with pytest.raises(ValueError, match="not 'flex_attention'"):
+        Engine(model, tokenizer, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["greedy", "constrained"])
+def test_the_embedded_model_answers_64_real_prompts_as_hf_generate_does(mode, embedded_model_dir, tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(embedded_model_dir).eval()
+    prompts, schemas = _sample(tokenizer, 64, schema_in_prompt=True)
+    stop = end_of_turn_id(tokenizer)
+    constraints = constraints_for(model, tokenizer, schemas, stop_token=stop) if mode == "constrained" else None
+    reference = generate(model, tokenizer, prompts, max_new_tokens=32, batch_size=16, progress=False,
+                         constraints=constraints)
+    requests = [Request(p, 32, constraint=(lambda i=i: constraints.constraint(i)) if constraints else None)
+                for i, p in enumerate(prompts)]
+    answers = Engine(model, tokenizer, stop, max_batch_size=32).run(requests, progress=False)
+
+    assert [a[0].text for a in answers] == [r.text for r in reference]
+    assert [a[0].finished for a in answers] == [r.finished for r in reference]
