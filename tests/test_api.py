@@ -32,7 +32,7 @@ def test_valid_and_invalid_answers(monkeypatch):
 
     source = SimpleNamespace(context_length=lambda: None, config=None, prompt_config=lambda: None)
     monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, PromptConfig("chat")))
-    monkeypatch.setattr(api, "_weights", lambda source: None)
+    monkeypatch.setattr(api, "_weights", lambda source, merge_adapter: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
 
     def fake_decode(model, tokenizer, prompts, schemas, config, **kwargs):
@@ -59,7 +59,7 @@ def test_a_model_trained_with_the_schema_in_its_prompts_warns_when_given_none(mo
     saved = {"settings": trained}
     source = SimpleNamespace(context_length=lambda: None, config=None, prompt_config=lambda: saved["settings"])
     monkeypatch.setattr(api, "_source", lambda path, adapter: (source, None, trained))
-    monkeypatch.setattr(api, "_weights", lambda source: None)
+    monkeypatch.setattr(api, "_weights", lambda source, merge_adapter: None)
     monkeypatch.setattr(api, "prompt_ids", lambda tokenizer, record, config: [0])
     monkeypatch.setattr(api, "decode", lambda *a, **k: [[Attempt('{"name": "Bob"}', 5, 0.1, True, None, True)]])
     with caplog.at_level("WARNING", logger="jsontune.api"):

@@ -187,6 +187,10 @@ TEMPERATURES_HELP = "Progressive: the retries' temperatures, in order."
 OPEN_OBJECTS_HELP = ("Constrained: keep objects open where the schema leaves additionalProperties unset (JSON "
                      "Schema's own meaning). By default an object that lists its properties takes no others, as "
                      "strict structured outputs do, so the model cannot pad its answer with invented keys.")
+BATCH_HELP = ("Rows decoded together at most: a finished row leaves the batch at once and a waiting one joins "
+              "(continuous batching). Each row holds its own key/value cache while it decodes.")
+NO_MERGE_HELP = ("Keep a LoRA adapter separate from its base while decoding (by default it is merged in: the same "
+                 "answers, without the adapter's extra matmuls).")
 DEFAULT_BOUNDS = ",".join(str(limit or 0) for limit in (Bounds.max_string_length, Bounds.max_items,
                                                          Bounds.max_digit_run, Bounds.max_depth))
 DEFAULT_SCHEDULE = ",".join(str(t) for t in DEFAULT_TEMPERATURES)
@@ -232,8 +236,9 @@ def evaluate(
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
     open_objects: bool = typer.Option(DEFAULT_OPEN_OBJECTS, "--open-objects", help=OPEN_OBJECTS_HELP),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N records."),
-    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help="Generation batch size."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help=BATCH_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
+    no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
 ) -> None:
     """Generate answers for a JSONL file and score them: validity, schema adherence, field F1, similarity.
 
@@ -259,7 +264,8 @@ def evaluate(
     model_path = source.adapter if adapter is None and source.adapter else source.base  # an adapter folder: itself
     metrics = evaluate_model(model_path, records, out, adapter=adapter, prompt_config=prompt_config,
                              batch_size=batch_size, max_new_tokens=max_new_tokens, decoding=config,
-                             datasets=[dataset_label(r, data) for r in records], overwrite=overwrite)
+                             datasets=[dataset_label(r, data) for r in records], overwrite=overwrite,
+                             merge_adapter=not no_merge)
     typer.echo(summary_line(metrics) + f" -> {out}")
 
 
@@ -277,6 +283,7 @@ def generate(
     bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP),
     open_objects: bool = typer.Option(DEFAULT_OPEN_OBJECTS, "--open-objects", help=OPEN_OBJECTS_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of the answer."),
+    no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
 ) -> None:
     """Write JSON for one prompt and print it; exit 1 (with the raw text on stderr) when it is not valid.
 
@@ -302,7 +309,7 @@ def generate(
         checked_schema(schema_value, str(schema))
     try:
         result = generate_json(text, model_path=model, adapter=adapter, schema=schema_value, decoding=config,
-                               max_new_tokens=max_new_tokens)
+                               max_new_tokens=max_new_tokens, merge_adapter=not no_merge)
     except GrammarError as err:
         _fail(f"{schema}: {err}")
     if isinstance(result, InvalidJSON):

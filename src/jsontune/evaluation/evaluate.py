@@ -130,6 +130,7 @@ def evaluate_model(
     datasets: list[str] | None = None,
     greedy_out_dir: str | Path | None = None,
     overwrite: bool = True,
+    merge_adapter: bool = True,
 ) -> dict[str, Any]:
     """Generate an answer for every record; write `predictions.jsonl` and `metrics.json` to out_dir.
 
@@ -138,7 +139,8 @@ def evaluate_model(
     `datasets` labels each record (default: `jsontune.data.contract.dataset_label`). With `greedy_out_dir`, a
     progressive run also writes its greedy results there: every row's first attempt, which is greedy.
     A folder that holds another evaluation is replaced only with `overwrite` (its old files are removed
-    before generating). Bad inputs raise a `JsontuneError` before the model loads.
+    before generating). An adapter is merged into its base for decoding unless `merge_adapter` is False
+    (`metrics.json` says which: `adapter_merged`). Bad inputs raise a `JsontuneError` before the model loads.
     """
     decoding = decoding or DecodingConfig()
     check_settings(batch_size, max_new_tokens)
@@ -158,7 +160,8 @@ def evaluate_model(
         run_dir.clear_evaluation(folder)
     started = time.perf_counter()
     reset_peak_memory()
-    model = load_weights(source)
+    model = load_weights(source, merge_adapter=merge_adapter)
+    adapter_merged = not hasattr(model, "peft_config") if source.adapter else None
     name = label or Path(str(adapter or model_path)).name
     attempts = decode(model, tokenizer, prompts, [r.get("schema") for r in records], decoding,
                       max_new_tokens=max_new_tokens, batch_size=batch_size, desc=f"evaluating {name}")
@@ -172,6 +175,7 @@ def evaluate_model(
     info = {
         "model": str(model_path),
         "adapter": str(adapter) if adapter else None,
+        "adapter_merged": adapter_merged,
         "label": label,
         "prompt_config": config.__dict__,
         "max_new_tokens": max_new_tokens,
