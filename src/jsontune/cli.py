@@ -320,46 +320,79 @@ def generate(
 
 @app.command("bench-decoding")
 def bench_decoding(
-    model: str = typer.Option(DEFAULT_EMBEDDED, help="Model directory or embedded model name."),
+    model: str = typer.Option(DEFAULT_EMBEDDED, help="Base model directory or embedded model name."),
+    adapter: Path | None = typer.Option(None, help="A trained LoRA adapter (default: a fresh one of "
+                                                   "recipes/lora.yaml's shape, whose answers are the base model's)."),
     data: Path = typer.Option(Path("data/synthetic/records.jsonl"), help="Contract JSONL whose prompts and "
                                                                         "schemas are used."),
-    batch_sizes: str = typer.Option("1,8,16", help="Batch sizes to time, comma-separated."),
-    steps: int = typer.Option(64, help="Decoding steps per run (the comparison uses the steps both modes ran)."),
-    repeats: int = typer.Option(3, help="Runs per mode and batch size, alternating modes; medians are reported."),
-    grammar_backend: str = typer.Option(DEFAULT_BACKEND, help=BACKEND_HELP),
+    rows: int = typer.Option(128, min=1, help="Prompts, spread over the file (mixed prompt and answer lengths)."),
+    batch_sizes: str = typer.Option("32,64,128", help="The engine's batch sizes to try, greedy; the best one runs "
+                                                      "constrained and unmerged too."),
+    max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
 ) -> None:
-    """Time a decoding step, unconstrained vs grammar-constrained, at each batch size, side by side."""
+    """Decoding throughput: the engine beside HF generate in batches of 16 with the adapter unmerged (the path
+    it replaced), on the same prompts, greedy and constrained; prints `engine speedup: X.XX`."""
     import torch
 
-    from jsontune.benchmarks.decode_speed import format_table, time_steps
+    from jsontune.benchmarks.engine_speed import compute_limit, format_table, run_engine, run_generate
     from jsontune.data.contract import DataError, read_jsonl
-    from jsontune.data.prompting import choose_prompt_config, prompt_ids
-    from jsontune.models.base_model import resolve_model_name
-    from jsontune.models.loading import load_for_inference
+    from jsontune.data.prompting import prompt_ids
+    from jsontune.models.loading import load_weights, model_source
+    from jsontune.recipe import load_recipe
 
     _setup_logging()
     try:
         sizes = [int(b) for b in batch_sizes.split(",")]
-        if min(sizes) < 1 or steps < 2 or repeats < 1:
-            raise ValueError("batch sizes must be at least 1, --steps at least 2, --repeats at least 1")
-        if grammar_backend not in BACKENDS:
-            raise ValueError(f"--grammar-backend must be one of {', '.join(BACKENDS)}")
+        if min(sizes) < 1:
+            raise ValueError("batch sizes must be at least 1")
         records, _ = read_jsonl(data)
-        model_path = resolve_model_name(model)
+        source = model_source(model, adapter)
     except (ValueError, DataError, FileNotFoundError) as err:
         _fail(str(err))
-    records = records[:: max(1, len(records) // max(sizes))][: max(sizes)]  # spread over the file's schemas
-    loaded, tokenizer, saved = load_for_inference(model_path)
-    config = saved or choose_prompt_config(tokenizer)
+    records = records[:: max(1, len(records) // rows)][:rows]
+    recipe = load_recipe(Path("recipes/lora.yaml"))
+    tokenizer = source.tokenizer()
+    config = source.prompt_config() or recipe.prompt_config(tokenizer)
     prompts = [prompt_ids(tokenizer, record, config) for record in records]
     schemas = [record.get("schema") for record in records]
-    typer.echo(f"decoding step time: {model}, {torch.get_num_threads()} threads, {steps} steps, "
-               f"median of {repeats} runs per mode")
-    timings = [time_steps(loaded, tokenizer, prompts[:size], schemas[:size], steps, repeats, grammar_backend)
-               for size in sizes]
-    typer.echo(format_table(timings, grammar_backend))
-    for timing in timings:
-        typer.echo(f"constrained overhead at batch {timing.batch_size}: {timing.overhead:+.1%}")
+    if adapter is None:  # a fresh adapter merged is its base, unchanged
+        unmerged, merged = _fresh_adapter(load_weights(source), recipe), load_weights(source)
+    else:
+        unmerged, merged = load_weights(source, merge_adapter=False), load_weights(source)
+    limit, limit_what = compute_limit(merged)
+    typer.echo(f"decoding throughput: {model} + {adapter or 'a fresh LoRA adapter (recipes/lora.yaml)'}, "
+               f"{len(prompts)} prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens, "
+               f"budget {max_new_tokens}, {torch.get_num_threads()} threads")
+    runs = []
+    for mode in ("greedy", "constrained"):
+        runs.append(run_generate(unmerged, tokenizer, prompts, schemas, mode, max_new_tokens))
+        typer.echo(f"  {runs[-1].path} {mode}: {runs[-1].seconds:.1f} s", err=True)
+    greedy = []
+    for size in sizes:
+        greedy.append(run_engine(merged, tokenizer, prompts, schemas, "greedy", max_new_tokens, size))
+        typer.echo(f"  engine greedy at batch {size}: {greedy[-1].seconds:.1f} s", err=True)
+    best = min(greedy, key=lambda run: run.seconds)
+    constrained = run_engine(merged, tokenizer, prompts, schemas, "constrained", max_new_tokens, best.batch_size)
+    kept = run_engine(unmerged, tokenizer, prompts, schemas, "greedy", max_new_tokens, best.batch_size,
+                      path="engine, adapter unmerged")
+    runs += [*greedy, constrained, kept]
+    typer.echo(format_table(runs, limit))
+    typer.echo(f"(compute limit {limit:.0f} tokens/s: {limit_what}; generate: batches of 16, adapter unmerged; "
+               f"engine: adapter merged unless said)")
+    old = {run.mode: run for run in runs if run.path == "generate"}
+    typer.echo(f"engine share of the compute limit (greedy, batch {best.batch_size}): "
+               f"{best.tokens_per_second / limit:.1%}")
+    typer.echo(f"unmerged adapter costs: {kept.seconds / best.seconds:.2f}x the merged engine's time")
+    typer.echo(f"engine speedup (constrained): {old['constrained'].seconds / constrained.seconds:.2f}")
+    typer.echo(f"engine speedup: {old['greedy'].seconds / best.seconds:.2f}")
+
+
+def _fresh_adapter(model, recipe):
+    """A LoRA adapter of the recipe's shape on `model`, as PEFT initialises it (B = 0: the base's answers)."""
+    from peft import get_peft_model
+    from trl import get_peft_config
+
+    return get_peft_model(model, get_peft_config(recipe.model)).eval()
 
 
 @app.command("bench-schema-formats", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -403,7 +436,8 @@ def bench_train(
     measured here) and the mean loss of each side, then `speedup lora: X.XX` and `speedup complete: Y.YY`
     (jsontune's examples/s over the baseline's). Each run trains in a process of its own.
     """
-    from jsontune.benchmarks.train_speed import CASES, format_table, matmul_peak_flops, run_in_subprocess
+    from jsontune.benchmarks.compute_limit import matmul_peak_flops
+    from jsontune.benchmarks.train_speed import CASES, format_table, run_in_subprocess
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     if "full" in chosen:

@@ -582,19 +582,6 @@ def test_eval_constrained_flags_unenforced_keywords_per_row(tiny_model_dir, tmp_
         assert row["strict_parse"] and row["parsed"] == json.loads(row["output"])
 
 
-def test_bench_decoding_prints_both_modes_side_by_side(tiny_model_dir, tiny_data) -> None:
-    result = _cli("bench-decoding", "--model", str(tiny_model_dir), "--data", str(tiny_data), "--batch-sizes", "1,2",
-                  "--steps", "6", "--repeats", "1")
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.strip().splitlines()
-    table = [line.split() for line in lines if line.strip()[:1].isdigit()]
-    assert [row[0] for row in table] == ["1", "2"]
-    for row in table:
-        steps, unconstrained, constrained = int(row[1]), float(row[2]), float(row[3])
-        assert 1 <= steps <= 6 and unconstrained > 0 and constrained > 0
-    assert lines[-1].startswith("constrained overhead at batch 2: ")
-
-
 @pytest.mark.slow
 def test_untrained_base_model_follows_the_test_split_schemas_within_the_budget(embedded_model_dir, tmp_path) -> None:
     """Issue 4's bar on a sample of the embedded test split (the experiment runs all of it): 100% schema

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass
 import torch
 from transformers import TrainerCallback
 
+from jsontune.benchmarks.compute_limit import matmul_parameters
+
 CASES = ("lora", "complete")
 SIDES = ("baseline", "jsontune")
 RECIPES = {"lora": "recipes/lora.yaml", "complete": "recipes/complete.yaml"}
@@ -71,31 +73,10 @@ class StepClock(TrainerCallback):
         self.times.append(time.perf_counter() - self._began)
 
 
-def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
-    """(FLOP/s, what was measured): the best of a few square matmuls, fp32 on CPU, bf16 on a GPU."""
-    cuda = torch.cuda.is_available()
-    size, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (2048, torch.float32, "cpu")
-    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
-    a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        if cuda:
-            torch.cuda.synchronize()
-        began = time.perf_counter()
-        a @ b
-        if cuda:
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - began)
-    return 2 * size**3 / best, f"{'bf16 GPU' if cuda else 'fp32 CPU'} matmul peak"
-
-
 def model_flops_per_token(model, trainable_all: bool) -> float:
     """Training FLOPs per token by the usual count: 6 N for complete fine-tuning, 4 N for LoRA (no weight
-    gradients of the frozen base), with N the matmul parameters (the LM head included, embeddings not)."""
-    config = model.config
-    embeddings = config.vocab_size * config.hidden_size
-    parameters = sum(p.numel() for p in model.parameters()) - embeddings * (0 if config.tie_word_embeddings else 1)
-    return (6 if trainable_all else 4) * parameters
+    gradients of the frozen base), with N the matmul parameters (`compute_limit.matmul_parameters`)."""
+    return (6 if trainable_all else 4) * matmul_parameters(model)
 
 
 def _records(batch_size: int, total_steps: int) -> list[dict]:

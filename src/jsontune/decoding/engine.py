@@ -104,6 +104,7 @@ class Engine:
             raise ValueError(f"the decoding engine writes masks for {' and '.join(MASKS)} attention, not {attention!r}; "
                              f"load the model with attn_implementation='sdpa'")
         self._additive_mask = MASKS[attention] == "additive"
+        self.steps = 0  # decoding steps run (prefills not counted), for the benchmark's ms/step
 
     @torch.inference_mode()
     def run(self, requests: list[Request], progress: bool = True, desc: str = "generating") -> list[list[Generation]]:
@@ -152,6 +153,7 @@ class Engine:
     def _step(self, active: list[_Row], results, bar) -> None:
         """One token for every active row."""
         began = time.perf_counter()
+        self.steps += 1
         lengths = torch.tensor([row.length for row in active], device=self.device)
         self._cache.prepare_decode(len(active), lengths)
         width = int(lengths.max()) + 1
