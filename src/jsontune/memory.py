@@ -41,3 +41,12 @@ def peak_memory_mb() -> tuple[float, str]:
         return int(match.group(1)) / 1024, "rss_peak"
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, "process_max_rss"
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    """Memory free for new tensors on `device`: free GPU memory, or the machine's available RAM."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    import psutil
+
+    return psutil.virtual_memory().available

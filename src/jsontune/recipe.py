@@ -112,7 +112,8 @@ class JsontuneArguments:
                           "see jsontune.data.schema_rendering."},
     )
     eval_batch_size: int = field(default=DEFAULT_BATCH_SIZE,
-                                 metadata={"help": "Batch size of generation during evaluation."})
+                                 metadata={"help": "Rows decoded together at most during evaluation (continuous "
+                                                   "batching: a finished row's slot goes to the next prompt)."})
     eval_max_new_tokens: int = field(default=DEFAULT_MAX_NEW_TOKENS,
                                      metadata={"help": "Token budget of one generated answer."})
     eval_decoding: Literal["greedy", "progressive"] = field(

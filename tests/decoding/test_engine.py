@@ -127,3 +127,20 @@ def test_the_embedded_model_answers_64_real_prompts_as_hf_generate_does(mode, em
 
     assert [a[0].text for a in answers] == [r.text for r in reference]
     assert [a[0].finished for a in answers] == [r.finished for r in reference]
+
+
+def test_fewer_rows_decode_together_when_their_cache_would_not_fit_in_memory(tiny_model, tokenizer, monkeypatch,
+                                                                             caplog):
+    import jsontune.decoding.engine as engine_module
+    from jsontune.decoding.engine import cache_bytes_per_position
+
+    prompts, _ = _sample(tokenizer, 6)
+    per_row = (max(map(len, prompts)) + 8) * cache_bytes_per_position(tiny_model.config, torch.float32)
+    monkeypatch.setattr(engine_module, "available_memory_bytes", lambda device: int(2.5 * per_row / engine_module.CACHE_MEMORY_SHARE))
+    engine = Engine(tiny_model, tokenizer, -1, max_batch_size=8)
+    answers = engine.run([Request(p, 8) for p in prompts], progress=False)
+
+    assert engine._cache.slots == 2
+    assert "decoding 2 rows at a time, not 6" in caplog.text
+    assert [a[0].text for a in answers] == [g.text for g in generate(tiny_model, tokenizer, prompts, max_new_tokens=8,
+                                                                      progress=False)]

@@ -20,6 +20,7 @@ The time of each step is shared among the rows that took part, a prefill is char
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +32,12 @@ from tqdm.auto import tqdm
 from jsontune.decoding.constrained.processor import RowConstraint, allocate_bitmask, mask_scores
 from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE
 from jsontune.decoding.slot_cache import SlotCache
+from jsontune.memory import available_memory_bytes
+
+logger = logging.getLogger(__name__)
+
+# The share of the free memory the key/value cache may take; fewer rows decode together when it would need more.
+CACHE_MEMORY_SHARE = 0.25
 
 # Attention implementations whose masks the engine writes: a boolean one (True: attend) for SDPA, additive for eager.
 MASKS = {"sdpa": "boolean", "eager": "additive"}
@@ -115,7 +122,7 @@ class Engine:
         # Longest prompts first: rows of similar length share the batch, so a step attends to little padding.
         waiting = deque(sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt)))
         capacity = max(len(r.prompt) + r.max_new_tokens for r in requests)
-        self._cache = SlotCache(min(self.max_batch_size, len(requests)), capacity)
+        self._cache = SlotCache(self._slots(len(requests), capacity), capacity)
         self._bitmask = allocate_bitmask(self._cache.slots, self.model.config.vocab_size)
         active: list[_Row] = []
         bar = tqdm(total=len(requests), desc=desc, unit="row", disable=not progress)
@@ -128,6 +135,16 @@ class Engine:
                 self._step(active, results, bar)
         bar.close()
         return results
+
+    def _slots(self, requests: int, capacity: int) -> int:
+        """Rows decoded together: the batch size, unless the cache of that many would not fit in memory."""
+        wanted = min(self.max_batch_size, requests)
+        per_row = capacity * cache_bytes_per_position(self.model.config, self.model.dtype)
+        fits = max(1, int(CACHE_MEMORY_SHARE * available_memory_bytes(self.device)) // per_row)
+        if fits < wanted:
+            logger.warning("decoding %d rows at a time, not %d: the key/value cache of %d would take more than %.0f%% "
+                           "of the free memory", fits, wanted, wanted, 100 * CACHE_MEMORY_SHARE)
+        return min(wanted, fits)
 
     def _admit(self, index: int, requests: list[Request], slot: int) -> _Row:
         """Prefill the request's prompt into `slot` and choose its first token."""
@@ -218,3 +235,12 @@ class Engine:
             self._cache.move(len(active), slot, last.length)
             active[slot] = last
 
+
+
+def cache_bytes_per_position(config, dtype: torch.dtype) -> int:
+    """Bytes of keys and values one token takes in the cache, across the layers."""
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    heads = getattr(config, "num_attention_heads")
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return 2 * config.num_hidden_layers * kv_heads * head_dim * torch.finfo(dtype).bits // 8

@@ -1,8 +1,10 @@
-"""Batched generation from token-id prompts: greedy, or sampled at a temperature.
+"""HF `generate` over length-sorted, left-padded batches: the path the decoding engine replaced.
 
-Prompts are sorted by length and left-padded, so a batch wastes little padding; each row stops at the
-end-of-turn token, which is cut from the returned text. With `constraints`, each row's tokens are
-masked by its own grammar (`jsontune.decoding.constrained`).
+It is kept as the reference the engine is measured and tested against (`jsontune bench-decoding`,
+tests/decoding/test_engine.py): a batch runs until its longest answer, finished rows keep their slot. Each
+row stops at the end-of-turn token, which is cut from the returned text; with `constraints`, each row's
+tokens are masked by its own grammar (`jsontune.decoding.constrained`). Everything else decodes with
+`jsontune.decoding.engine`.
 """
 
 from __future__ import annotations
