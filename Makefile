@@ -16,7 +16,7 @@ help:
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
-	@echo "make bench        training speed: TRL defaults vs jsontune; decoding speed: unconstrained vs constrained"
+	@echo "make bench        decoding speed: the engine vs HF generate; training speed: TRL defaults vs jsontune"
 	@echo "make prepare-base convert the embedded base model into models/base/"
 
 setup: $(STAMP)
