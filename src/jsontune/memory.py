@@ -1,4 +1,5 @@
-"""Peak memory of a phase of work: max allocated on a GPU, else the process's resident set size.
+"""Memory: the peak of a phase of work (max allocated on a GPU, else the process's resident set size), and
+what is free for new tensors (`available_memory_bytes`, which sizes the decoding engine's cache).
 
 On Linux the RSS high-water mark can be reset (`/proc/self/clear_refs`), so one process can measure
 several phases (e.g. evaluating three models one after another) each on its own. Elsewhere the

@@ -7,8 +7,8 @@ import torch
 
 from jsontune.data.contract import read_jsonl
 from jsontune.data.prompting import PromptConfig, end_of_turn_id, prompt_ids
-from jsontune.decoding.constrained.grammars import constraints_for
 from jsontune.decoding.constrained.bounds import Bounds
+from jsontune.decoding.constrained.grammars import constraints_for
 from jsontune.decoding.engine import Engine, Request, Sampling
 from jsontune.decoding.generate import generate
 from tests import REPO
@@ -136,7 +136,8 @@ def test_fewer_rows_decode_together_when_their_cache_would_not_fit_in_memory(tin
 
     prompts, _ = _sample(tokenizer, 6)
     per_row = (max(map(len, prompts)) + 8) * cache_bytes_per_position(tiny_model.config, torch.float32)
-    monkeypatch.setattr(engine_module, "available_memory_bytes", lambda device: int(2.5 * per_row / engine_module.CACHE_MEMORY_SHARE))
+    room = int(2.5 * per_row / engine_module.CACHE_MEMORY_SHARE)  # a cache of two rows and a half
+    monkeypatch.setattr(engine_module, "available_memory_bytes", lambda device: room)
     engine = Engine(tiny_model, tokenizer, -1, max_batch_size=8)
     answers = engine.run([Request(p, 8) for p in prompts], progress=False)
 

@@ -1,1 +1,2 @@
-"""Decoding: batched generation, the strategies (greedy, progressive, constrained), grammars and JSON recovery."""
+"""Decoding: the engine (continuous batching), the strategies (greedy, progressive, constrained), grammars and JSON
+recovery."""

@@ -108,8 +108,8 @@ class Engine:
         self._keeps_last_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
         attention = getattr(model.config, "_attn_implementation", None) or "eager"
         if attention not in MASKS:
-            raise ValueError(f"the decoding engine writes masks for {' and '.join(MASKS)} attention, not {attention!r}; "
-                             f"load the model with attn_implementation='sdpa'")
+            raise ValueError(f"the decoding engine writes masks for {' and '.join(MASKS)} attention, not "
+                             f"{attention!r}; load the model with attn_implementation='sdpa'")
         self._additive_mask = MASKS[attention] == "additive"
         self.steps = 0  # decoding steps run (prefills not counted), for the benchmark's ms/step
 
@@ -240,7 +240,7 @@ class Engine:
 def cache_bytes_per_position(config, dtype: torch.dtype) -> int:
     """Bytes of keys and values one token takes in the cache, across the layers."""
     config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    heads = getattr(config, "num_attention_heads")
+    heads = config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
     return 2 * config.num_hidden_layers * kv_heads * head_dim * torch.finfo(dtype).bits // 8

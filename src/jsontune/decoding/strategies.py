@@ -156,7 +156,8 @@ def decode(model, tokenizer, prompts: list[list[int]], schemas: list[dict | None
 
 def _decode_constrained(engine, model, tokenizer, prompts, schemas, config, max_new_tokens, desc,
                         progress) -> list[list[Attempt]]:
-    constraints = constraints_for(model, tokenizer, schemas, config.backend, config.bounds, stop_token=engine.stop_token)
+    constraints = constraints_for(model, tokenizer, schemas, config.backend, config.bounds,
+                                  stop_token=engine.stop_token)
     requests = [Request(prompt, max_new_tokens, constraint=partial(constraints.constraint, row))
                 for row, prompt in enumerate(prompts)]
     answers = engine.run(requests, progress=progress, desc=f"{desc} (constrained, {config.backend})")
