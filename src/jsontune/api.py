@@ -80,7 +80,7 @@ def generate_json(
     `decoding="constrained"` masks every token with a grammar compiled from `schema` (any JSON object
     without one) and raises `GrammarError` when the backend cannot compile the schema. A
     `DecodingConfig` sets every option (e.g. the grammar backend and the bounds). An adapter is merged into
-    its base for decoding (the same answers, faster) unless `merge_adapter` is False.
+    its base for decoding (faster; the same answers in fp32) unless `merge_adapter` is False.
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise JsontuneError("the prompt is empty: give the text to turn into JSON")

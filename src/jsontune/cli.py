@@ -190,7 +190,7 @@ OPEN_OBJECTS_HELP = ("Constrained: keep objects open where the schema leaves add
 BATCH_HELP = ("Rows decoded together at most: a finished row leaves the batch at once and a waiting one joins "
               "(continuous batching). Each row holds its own key/value cache while it decodes.")
 NO_MERGE_HELP = ("Keep a LoRA adapter separate from its base while decoding (by default it is merged in: the same "
-                 "answers, without the adapter's extra matmuls).")
+                 "answers in fp32, without the adapter's extra matmuls; bf16 rounds the merged weights).")
 DEFAULT_BOUNDS = ",".join(str(limit or 0) for limit in (Bounds.max_string_length, Bounds.max_items,
                                                          Bounds.max_digit_run, Bounds.max_depth))
 DEFAULT_SCHEDULE = ",".join(str(t) for t in DEFAULT_TEMPERATURES)
@@ -329,13 +329,15 @@ def bench_decoding(
     batch_sizes: str = typer.Option("32,64,128", help="The engine's batch sizes to try, greedy; the best one runs "
                                                       "constrained and unmerged too."),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
+    recipe: Path = typer.Option(Path("recipes/lora.yaml"), help="LoRA recipe: the prompt rendering, and the shape "
+                                                                "of the fresh adapter."),
 ) -> None:
     """Decoding throughput: the engine beside HF generate in batches of 16 with the adapter unmerged (the path
     it replaced), on the same prompts, greedy and constrained; prints `engine speedup: X.XX`."""
     import torch
 
     from jsontune.benchmarks.engine_speed import compute_limit, format_table, run_engine, run_generate
-    from jsontune.data.contract import DataError, read_jsonl
+    from jsontune.data.contract import read_jsonl
     from jsontune.data.prompting import prompt_ids
     from jsontune.models.loading import load_weights, model_source
     from jsontune.recipe import load_recipe
@@ -347,20 +349,20 @@ def bench_decoding(
             raise ValueError("batch sizes must be at least 1")
         records, _ = read_jsonl(data)
         source = model_source(model, adapter)
-    except (ValueError, DataError, FileNotFoundError) as err:
+        lora = load_recipe(recipe)
+    except (ValueError, JsontuneError, FileNotFoundError) as err:
         _fail(str(err))
     records = records[:: max(1, len(records) // rows)][:rows]
-    recipe = load_recipe(Path("recipes/lora.yaml"))
     tokenizer = source.tokenizer()
-    config = source.prompt_config() or recipe.prompt_config(tokenizer)
+    config = source.prompt_config() or lora.prompt_config(tokenizer)
     prompts = [prompt_ids(tokenizer, record, config) for record in records]
     schemas = [record.get("schema") for record in records]
     if adapter is None:  # a fresh adapter merged is its base, unchanged
-        unmerged, merged = _fresh_adapter(load_weights(source), recipe), load_weights(source)
+        unmerged, merged = _fresh_adapter(load_weights(source), lora), load_weights(source)
     else:
         unmerged, merged = load_weights(source, merge_adapter=False), load_weights(source)
     limit, limit_what = compute_limit(merged)
-    typer.echo(f"decoding throughput: {model} + {adapter or 'a fresh LoRA adapter (recipes/lora.yaml)'}, "
+    typer.echo(f"decoding throughput: {model} + {adapter or f'a fresh LoRA adapter ({recipe})'}, "
                f"{len(prompts)} prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens, "
                f"budget {max_new_tokens}, {torch.get_num_threads()} threads")
     runs = []

@@ -46,8 +46,9 @@ def peak_memory_mb() -> tuple[float, str]:
 
 def available_memory_bytes(device: torch.device) -> int:
     """Memory free for new tensors on `device`: free GPU memory, or the machine's available RAM."""
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "cuda":  # what the driver has free, and what PyTorch holds in its cache but does not use
+        return (torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_reserved(device)
+                - torch.cuda.memory_allocated(device))
     import psutil
 
     return psutil.virtual_memory().available

@@ -42,7 +42,12 @@ def _hf_greedy(model, prompts, max_new_tokens: int, stop: int, pad: int) -> list
     return answers
 
 
-def test_greedy_answers_match_hf_generate_while_rows_of_different_budgets_join_and_leave(tiny_model, tokenizer):
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_greedy_answers_match_hf_generate_while_rows_of_different_budgets_join_and_leave(attention, tiny_model_dir,
+                                                                                         tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    tiny_model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=attention).eval()
     prompts, _ = _sample(tokenizer, 64)
     stop = end_of_turn_id(tokenizer)
     reference = _hf_greedy(tiny_model, prompts, 24, stop, tokenizer.pad_token_id)
@@ -100,6 +105,16 @@ def test_a_retry_starts_from_the_kept_prompt_and_the_others_go_on(tiny_model, to
     assert answers[0][0].text == answers[0][1].text == plain[0][0].text, "a greedy retry repeats the greedy answer"
     assert answers[3][1].text == plain[3][0].text
     assert [a[-1].text for a in answers[1:3] + answers[4:]] == [p[0].text for p in plain[1:3] + plain[4:]]
+
+
+def test_models_whose_attention_the_engine_would_get_wrong_are_named():
+    from transformers import LlamaConfig, MistralConfig
+
+    from jsontune.decoding.engine import unsupported_attention
+
+    assert unsupported_attention(LlamaConfig()) is None
+    assert "sliding window of 16 tokens" in unsupported_attention(MistralConfig(sliding_window=16))
+    assert unsupported_attention(MistralConfig(sliding_window=None)) is None
 
 
 def test_an_attention_the_engine_cannot_mask_is_refused_by_name(tiny_model_dir, tokenizer):

@@ -14,7 +14,12 @@ each row's own length through a 4D mask. A greedy answer is the one HF `generate
 (tests compare them row by row); only floating-point summation order differs.
 
 The time of each step is shared among the rows that took part, a prefill is charged to its row: the
-`latency_s` of all rows add up to the wall time, as with batched `generate`.
+`latency_s` of all rows add up to the wall time of the forward passes and token choices (the bookkeeping
+between steps is charged to no row), as with batched `generate`.
+
+Models: any causal LM whose attention stores its keys through `cache.update` and takes a 4D mask (Llama,
+OPT and their kin, with SDPA or eager attention). Sliding-window and ALiBi models are refused by name
+(`unsupported_attention`), as is a model whose layers do not all store their keys in the cache.
 """
 
 from __future__ import annotations
@@ -111,6 +116,9 @@ class Engine:
             raise ValueError(f"the decoding engine writes masks for {' and '.join(MASKS)} attention, not "
                              f"{attention!r}; load the model with attn_implementation='sdpa'")
         self._additive_mask = MASKS[attention] == "additive"
+        refused = unsupported_attention(model.config)
+        if refused:
+            raise ValueError(f"the decoding engine cannot decode this model: {refused}")
         self.steps = 0  # decoding steps run (prefills not counted), for the benchmark's ms/step
 
     @torch.inference_mode()
@@ -119,6 +127,8 @@ class Engine:
         results: list[list[Generation]] = [[] for _ in requests]
         if not requests:
             return results
+        if min(r.max_new_tokens for r in requests) < 1:
+            raise ValueError("every request needs a token budget of at least 1")
         # Longest prompts first: rows of similar length share the batch, so a step attends to little padding.
         waiting = deque(sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt)))
         capacity = max(len(r.prompt) + r.max_new_tokens for r in requests)
@@ -155,6 +165,10 @@ class Engine:
         self._cache.prepare_prefill(slot, 0, length)
         causal = torch.ones(length, length, dtype=torch.bool, device=self.device).tril()
         logits = self._forward(prompt, causal[None, None], torch.arange(length, device=self.device)[None])[0]
+        layers = _text_config(self.model.config).num_hidden_layers
+        if len(self._cache.keys) != layers:
+            raise ValueError(f"{len(self._cache.keys)} of the model's {layers} layers stored their keys in the "
+                             f"decoding engine's cache: its attention does not go through `cache.update`")
         row = self._start(index, request, request.sampling, logits if request.retry else None)
         self._choose([row], logits[None])
         row.seconds += time.perf_counter() - began
@@ -237,9 +251,31 @@ class Engine:
 
 
 
+def _text_config(config):
+    return config.get_text_config() if hasattr(config, "get_text_config") else config
+
+
+def unsupported_attention(config) -> str | None:
+    """Why the engine's masks would be wrong for this model (None: they are right).
+
+    The engine hands the model one ready-made mask (causal, each row to its own length), which transformers
+    uses as given: a model that attends through a sliding window, or that builds an ALiBi bias from a 2D mask,
+    would silently attend to the wrong positions.
+    """
+    config = _text_config(config)
+    kinds = set(getattr(config, "layer_types", None) or ["full_attention"])
+    if kinds != {"full_attention"}:
+        return f"its layers attend in other ways than full attention ({', '.join(sorted(kinds))})"
+    if getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True):
+        return f"it attends through a sliding window of {config.sliding_window} tokens"
+    if getattr(config, "alibi", False) or getattr(config, "model_type", "") == "bloom":
+        return "it builds an ALiBi position bias from a padding mask"
+    return None
+
+
 def cache_bytes_per_position(config, dtype: torch.dtype) -> int:
     """Bytes of keys and values one token takes in the cache, across the layers."""
-    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    config = _text_config(config)
     heads = config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads

@@ -6,9 +6,9 @@ a row is written at its own next position, and attends to its own prefix through
 The active rows always sit in the first slots (a leaving row's slot is filled with the last active row), so
 a decoding step reads a plain slice of each layer's tensors.
 
-It implements the one method a transformers attention layer calls, `update(keys, values, layer_idx)`, so any
-model whose attention goes through it works; the tensors are allocated at the first update, from the shapes
-the model itself produces (heads, head size, dtype).
+It implements the one method a transformers attention layer calls, `update(keys, values, layer_idx)` (which
+models the engine takes: `jsontune.decoding.engine`); the tensors are allocated at the first update, from the
+shapes the model itself produces (heads, head size, dtype).
 """
 
 from __future__ import annotations
