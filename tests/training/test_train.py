@@ -12,7 +12,7 @@ from peft import PeftModel
 from jsontune import generate_json
 from jsontune.data.prompting import PromptConfig, compact_json, prompt_ids
 from jsontune.decoding.generate import generate
-from jsontune.models.loading import load_for_inference
+from jsontune.models.loading import load_for_inference, load_weights, model_source
 from jsontune.recipe import RecipeError, load_recipe
 from jsontune.run_dir import TRAIN_RESULTS_FILE
 from jsontune.training.train import optimizer_steps_per_epoch, train, with_step_floor
@@ -41,7 +41,8 @@ def test_a_few_steps_lower_the_loss_and_save_everything(make_recipe, use_peft):
     assert config == PromptConfig.load(out)
     if use_peft:
         assert (out / "adapter_model.safetensors").stat().st_size > 10_000  # non-empty (GUIDE 5.1)
-        assert isinstance(model, PeftModel)
+        assert not isinstance(model, PeftModel), "loaded for inference, the adapter is merged into its base"
+        assert isinstance(load_weights(model_source(out), merge_adapter=False), PeftModel)
         assert figures["trainable_parameters"] < figures["total_parameters"] / 10
     else:
         assert (out / "model.safetensors").is_file()
