@@ -336,7 +336,7 @@ def bench_decoding(
     it replaced), on the same prompts, greedy and constrained; prints `engine speedup: X.XX`."""
     import torch
 
-    from jsontune.benchmarks.engine_speed import compute_limit, format_table, run_engine, run_generate
+    from jsontune.benchmarks.engine_speed import compare, compute_limit, fresh_adapter, summary
     from jsontune.data.contract import read_jsonl
     from jsontune.data.prompting import prompt_ids
     from jsontune.models.loading import load_weights, model_source
@@ -358,43 +358,15 @@ def bench_decoding(
     prompts = [prompt_ids(tokenizer, record, config) for record in records]
     schemas = [record.get("schema") for record in records]
     if adapter is None:  # a fresh adapter merged is its base, unchanged
-        unmerged, merged = _fresh_adapter(load_weights(source), lora), load_weights(source)
+        unmerged, merged = fresh_adapter(load_weights(source), lora), load_weights(source)
     else:
         unmerged, merged = load_weights(source, merge_adapter=False), load_weights(source)
-    limit, limit_what = compute_limit(merged)
     typer.echo(f"decoding throughput: {model} + {adapter or f'a fresh LoRA adapter ({recipe})'}, "
                f"{len(prompts)} prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens, "
                f"budget {max_new_tokens}, {torch.get_num_threads()} threads")
-    runs = []
-    for mode in ("greedy", "constrained"):
-        runs.append(run_generate(unmerged, tokenizer, prompts, schemas, mode, max_new_tokens))
-        typer.echo(f"  {runs[-1].path} {mode}: {runs[-1].seconds:.1f} s", err=True)
-    greedy = []
-    for size in sizes:
-        greedy.append(run_engine(merged, tokenizer, prompts, schemas, "greedy", max_new_tokens, size))
-        typer.echo(f"  engine greedy at batch {size}: {greedy[-1].seconds:.1f} s", err=True)
-    best = min(greedy, key=lambda run: run.seconds)
-    constrained = run_engine(merged, tokenizer, prompts, schemas, "constrained", max_new_tokens, best.batch_size)
-    kept = run_engine(unmerged, tokenizer, prompts, schemas, "greedy", max_new_tokens, best.batch_size,
-                      path="engine, adapter unmerged")
-    runs += [*greedy, constrained, kept]
-    typer.echo(format_table(runs, limit))
-    typer.echo(f"(compute limit {limit:.0f} tokens/s: {limit_what}; generate: batches of 16, adapter unmerged; "
-               f"engine: adapter merged unless said)")
-    old = {run.mode: run for run in runs if run.path == "generate"}
-    typer.echo(f"engine share of the compute limit (greedy, batch {best.batch_size}): "
-               f"{best.tokens_per_second / limit:.1%}")
-    typer.echo(f"unmerged adapter costs: {kept.seconds / best.seconds:.2f}x the merged engine's time")
-    typer.echo(f"engine speedup (constrained): {old['constrained'].seconds / constrained.seconds:.2f}")
-    typer.echo(f"engine speedup: {old['greedy'].seconds / best.seconds:.2f}")
-
-
-def _fresh_adapter(model, recipe):
-    """A LoRA adapter of the recipe's shape on `model`, as PEFT initialises it (B = 0: the base's answers)."""
-    from peft import get_peft_model
-    from trl import get_peft_config
-
-    return get_peft_model(model, get_peft_config(recipe.model)).eval()
+    runs = compare(unmerged, merged, tokenizer, prompts, schemas, max_new_tokens, sizes,
+                   progress=lambda line: typer.echo(line, err=True))
+    typer.echo("\n".join(summary(runs, *compute_limit(merged))))
 
 
 @app.command("bench-schema-formats", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -47,6 +47,10 @@ class Run:
     def ms_per_step(self) -> float:
         return 1000 * self.seconds / self.steps
 
+    def speedup_over(self, old: Run) -> float:
+        """How many times less wall time this run took than `old` for the same prompts."""
+        return old.seconds / self.seconds
+
 
 def run_generate(model, tokenizer, prompts, schemas, mode: str, max_new_tokens: int) -> Run:
     """The old path: HF `generate` over length-sorted batches of 16."""
@@ -75,6 +79,33 @@ def run_engine(model, tokenizer, prompts, schemas, mode: str, max_new_tokens: in
                [a.text for a in answers])
 
 
+def compare(unmerged, merged, tokenizer, prompts, schemas, max_new_tokens: int, batch_sizes: list[int],
+            progress=lambda line: None) -> list[Run]:
+    """The old path in each mode; the engine greedy at each batch size, then at the fastest one constrained
+    and with the adapter unmerged. `progress` gets a line per run as it ends."""
+    runs = []
+    for mode in MODES:
+        runs.append(run_generate(unmerged, tokenizer, prompts, schemas, mode, max_new_tokens))
+        progress(f"  generate {mode}: {runs[-1].seconds:.1f} s")
+    greedy = []
+    for size in batch_sizes:
+        greedy.append(run_engine(merged, tokenizer, prompts, schemas, "greedy", max_new_tokens, size))
+        progress(f"  engine greedy at batch {size}: {greedy[-1].seconds:.1f} s")
+    best = min(greedy, key=lambda run: run.seconds).batch_size
+    constrained = run_engine(merged, tokenizer, prompts, schemas, "constrained", max_new_tokens, best)
+    kept = run_engine(unmerged, tokenizer, prompts, schemas, "greedy", max_new_tokens, best,
+                      path="engine, adapter unmerged")
+    return [*runs, *greedy, constrained, kept]
+
+
+def fresh_adapter(model, recipe):
+    """A LoRA adapter of the recipe's shape on `model`, as PEFT initialises it (B = 0: the base's answers)."""
+    from peft import get_peft_model
+    from trl import get_peft_config
+
+    return get_peft_model(model, get_peft_config(recipe.model)).eval()
+
+
 def _constraints(model, tokenizer, schemas, mode: str):
     if mode != "constrained":
         return None
@@ -97,5 +128,23 @@ def format_table(runs: list[Run], limit: float) -> str:
         same = sum(a == b for a, b in zip(run.texts, base.texts))
         lines.append(f"{run.path:<26} {run.mode:<11} {run.batch_size:>5} {run.seconds:>7.1f} {run.tokens:>6} "
                      f"{run.tokens_per_second:>8.1f} {run.ms_per_step:>7.1f} {run.tokens_per_second / limit:>8.1%} "
-                     f"{run.tokens_per_second / base.tokens_per_second:>7.2f} {same:>6}/{len(run.texts):<5}")
+                     f"{run.speedup_over(base):>7.2f} {same:>6}/{len(run.texts):<5}")
     return "\n".join(lines)
+
+
+def summary(runs: list[Run], limit: float, limit_what: str) -> list[str]:
+    """The table, then the figures the issue asks for, the last line being `engine speedup: X.XX`."""
+    old = {run.mode: run for run in runs if run.path == "generate"}
+    engine = [run for run in runs if run.path == "engine"]
+    best = min((run for run in engine if run.mode == "greedy"), key=lambda run: run.seconds)
+    constrained = next(run for run in engine if run.mode == "constrained")
+    kept = next(run for run in runs if run.path == "engine, adapter unmerged")
+    return [
+        format_table(runs, limit),
+        f"(compute limit {limit:.0f} tokens/s: {limit_what}; generate: batches of 16, adapter unmerged; "
+        f"engine: adapter merged unless said)",
+        f"engine share of the compute limit (greedy, batch {best.batch_size}): {best.tokens_per_second / limit:.1%}",
+        f"unmerged adapter costs: {best.speedup_over(kept):.2f}x the merged engine's time",
+        f"engine speedup (constrained): {constrained.speedup_over(old['constrained']):.2f}",
+        f"engine speedup: {best.speedup_over(old['greedy']):.2f}",
+    ]

@@ -250,7 +250,6 @@ class Engine:
             active[slot] = last
 
 
-
 def _text_config(config):
     return config.get_text_config() if hasattr(config, "get_text_config") else config
 
