@@ -23,6 +23,7 @@ FLOORS = [
     {"evaluation"},
     {"recipe"},
     {"training"},
+    {"serving"},
     {"benchmarks"},
     {"api"},
     {"cli", "__init__"},

@@ -31,6 +31,7 @@ from jsontune.decoding.defaults import (
 from jsontune.errors import EXIT_CODE, JsontuneError
 from jsontune.models.base_model import DEFAULT_EMBEDDED
 from jsontune.models.credentials import RedactingFilter, redact
+from jsontune.serving.options import ServeOptions
 
 DEBUG_VARIABLE = "JSONTUNE_DEBUG"
 
@@ -130,6 +131,29 @@ def merge(
 
     _setup_logging()
     typer.echo(merge_adapter(adapter, out, base, overwrite))
+
+
+@app.command()
+def export(
+    model: str = typer.Argument(..., help="A trained model: a run folder (LoRA adapter or complete model) or a "
+                                          "standalone model folder."),
+    out: Path = typer.Argument(..., help="The folder (hf) or file (gguf) to write; must not exist."),
+    format: str = typer.Option("hf", help="hf: a merged standalone model folder for vLLM, TGI or transformers; "
+                                          "gguf: one GGUF file for llama.cpp and Ollama."),
+    gguf_type: str = typer.Option("f16", help="GGUF: the weights' type, as llama.cpp's converter names it "
+                                              "(f32, f16, bf16, q8_0)."),
+    overwrite: bool = typer.Option(False, help="Replace OUT if it exists."),
+) -> None:
+    """Export a trained model for other servers, its chat template carrying the trained prompt settings (system
+    prompt, format), so that one user message is prompted as jsontune prompts it.
+
+    gguf uses llama.cpp's own converter, fetched once from PyPI's llama-cpp-python source archive (nothing
+    is built; JSONTUNE_LLAMA_CPP may name a llama.cpp checkout instead), and reads the file back to check it.
+    """
+    from jsontune.models.export import export as run_export
+
+    _setup_logging()
+    typer.echo(run_export(model, out, format, overwrite, gguf_type))
 
 
 @app.command()
@@ -318,6 +342,51 @@ def generate(
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+SERVE_DEFAULTS = ServeOptions()
+
+
+@app.command()
+def serve(
+    model: str = typer.Argument(..., help="Model to serve: a run folder (standalone model or LoRA adapter) or an "
+                                          "embedded model's name."),
+    adapter: Path | None = typer.Option(None, help="LoRA adapter to apply on MODEL."),
+    host: str = typer.Option(SERVE_DEFAULTS.host, help="Address to bind (loopback unless you say otherwise)."),
+    port: int = typer.Option(SERVE_DEFAULTS.port, min=0, max=65535, help="TCP port."),
+    api_key_env: str | None = typer.Option(None, help="Name of an environment variable holding the key clients must "
+                                                      "send (Authorization: Bearer KEY); without it, no key is asked."),
+    served_model_name: str | None = typer.Option(None, help="The name clients put in `model` (default: MODEL as "
+                                                            "given)."),
+    max_batch_size: int = typer.Option(SERVE_DEFAULTS.max_batch_size, min=1, help="Rows decoded together at most "
+                                       "(continuous batching: a request joins as soon as a row is free)."),
+    max_queue: int = typer.Option(SERVE_DEFAULTS.max_queue, min=0, help="Requests that may wait for a row; beyond "
+                                  "that the server answers 503 with Retry-After."),
+    max_tokens: int = typer.Option(SERVE_DEFAULTS.max_tokens, min=1, help="The most tokens of an answer (and the "
+                                   "budget of a request that names none); a request asking more gets 400."),
+    max_prompt_tokens: int = typer.Option(SERVE_DEFAULTS.max_prompt_tokens, min=1, help="The longest prompt, in "
+                                          "tokens, after the trained prompt settings are applied."),
+    timeout: float = typer.Option(SERVE_DEFAULTS.timeout_s, min=0.001, help="Seconds a request may take, queue "
+                                  "included; then 504 and its row is freed."),
+    max_body_bytes: int = typer.Option(SERVE_DEFAULTS.max_body_bytes, min=1, help="Largest request body (413 "
+                                       "above)."),
+    grammar_backend: str = typer.Option(SERVE_DEFAULTS.grammar_backend, help="The grammar backend of "
+                                        f"response_format, {' or '.join(repr(b) for b in BACKENDS)}."),
+    no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
+) -> None:
+    """Serve a model over an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions, GET /health.
+
+    The model is prompted the way it was trained (its saved system prompt, format and schema-in-prompt),
+    so a client sends only the user's text. response_format json_schema decodes with that schema's grammar
+    (strict: true closes every object), json_object with any JSON object's, none freely. Stops on SIGINT
+    or SIGTERM, after the requests in flight.
+    """
+    from jsontune.serving.server import serve as run_server
+
+    _setup_logging()
+    options = ServeOptions(host, port, api_key_env, served_model_name, max_batch_size, max_queue, max_tokens,
+                           max_prompt_tokens, timeout, max_body_bytes, grammar_backend, not no_merge)
+    run_server(model, str(adapter) if adapter else None, options)
+
+
 @app.command("bench-decoding")
 def bench_decoding(
     model: str = typer.Option(DEFAULT_EMBEDDED, help="Base model directory or embedded model name."),
@@ -367,6 +436,41 @@ def bench_decoding(
     runs = compare(unmerged, merged, tokenizer, prompts, schemas, max_new_tokens, sizes,
                    progress=lambda line: typer.echo(line, err=True))
     typer.echo("\n".join(summary(runs, *compute_limit(merged))))
+
+
+@app.command("bench-serve")
+def bench_serve(
+    model: str = typer.Option(DEFAULT_EMBEDDED, help="Model to serve (run folder or embedded model name)."),
+    data: Path = typer.Option(Path("data/synthetic/records.jsonl"), help="Contract JSONL whose prompts and schemas "
+                                                                        "are sent (constrained, strict)."),
+    requests: int = typer.Option(64, min=1, help="Requests, spread over the file; each phase sends all of them."),
+    clients: int = typer.Option(16, min=2, help="Concurrent clients of the second phase (and the server's batch)."),
+    max_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="max_tokens of each request."),
+    load_requests: int = typer.Option(200, min=0, help="Requests of the load test (0: none)."),
+    load_clients: int = typer.Option(32, min=1, help="Concurrent clients of the load test; its server decodes a "
+                                                     "quarter as many rows and queues --load-queue more."),
+    load_queue: int = typer.Option(8, min=0, help="The load test server's --max-queue."),
+) -> None:
+    """Serving throughput: the model served locally, the same requests from 1 client, then from many at once;
+    prints requests/s, p50/p95 latency and the mean batch size of each, `serve speedup: X.XX`, and a load test
+    (503s when the queue is full, every request ended once, the server's memory at rest before and after)."""
+    from jsontune.benchmarks.serve_speed import bench, format_phases
+    from jsontune.data.contract import read_jsonl
+
+    _setup_logging()
+    try:
+        records, _ = read_jsonl(data)
+    except (JsontuneError, FileNotFoundError) as err:
+        _fail(str(err))
+    records = [r for r in records if r.get("schema")]
+    records = records[:: max(1, len(records) // requests)][:requests]
+    typer.echo(f"serving throughput: {model}, {len(records)} constrained requests (strict schemas from {data}), "
+               f"max_tokens {max_tokens}")
+    result = bench(model, records, clients, max_tokens, load_requests, load_clients, load_queue)
+    typer.echo(format_phases([result.sequential, result.concurrent]))
+    if result.load is not None:
+        typer.echo(result.load.summary())
+    typer.echo(f"serve speedup: {result.speedup:.2f}")
 
 
 @app.command("bench-schema-formats", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -160,3 +160,53 @@ def test_fewer_rows_decode_together_when_their_cache_would_not_fit_in_memory(tin
     assert "decoding 2 rows at a time, not 6" in caplog.text
     assert [a[0].text for a in answers] == [g.text for g in generate(tiny_model, tokenizer, prompts, max_new_tokens=8,
                                                                       progress=False)]
+
+
+def _texts(answers) -> list[str]:
+    return [tries[-1].text for tries in answers]
+
+
+def test_a_request_submitted_while_others_decode_joins_the_batch_and_answers_as_it_would_alone(tiny_model, tokenizer):
+    prompts, _ = _sample(tokenizer, 6)
+    alone = _texts(Engine(tiny_model, tokenizer, -1, max_batch_size=1).run([Request(p, 12) for p in prompts],
+                                                                           progress=False))
+    engine = Engine(tiny_model, tokenizer, -1, max_batch_size=3)
+    engine.open(3, max(len(p) for p in prompts) + 12)
+    done: dict[int, str] = {}
+    for i, prompt in enumerate(prompts):  # one new request every other step, into a batch already decoding
+        engine.submit(Request(prompt, 12), lambda tries, i=i: done.__setitem__(i, tries[-1].text))
+        engine.step()
+        engine.step()
+    while engine.busy:
+        engine.step()
+
+    assert [done[i] for i in range(len(prompts))] == alone
+    assert engine.rows_stepped > engine.steps  # rows did decode together
+
+
+def test_a_cancelled_request_leaves_the_batch_unanswered_and_the_others_answer_as_without_it(tiny_model, tokenizer):
+    prompts, _ = _sample(tokenizer, 5)
+    expected = _texts(Engine(tiny_model, tokenizer, -1).run([Request(p, 16) for p in prompts], progress=False))
+    engine = Engine(tiny_model, tokenizer, -1, max_batch_size=3)
+    engine.open(3, max(len(p) for p in prompts) + 16)
+    done: dict[int, str] = {}
+    tickets = [engine.submit(Request(p, 16), lambda tries, i=i: done.__setitem__(i, tries[-1].text))
+               for i, p in enumerate(prompts)]
+    engine.step()
+    engine.step()
+    assert engine.cancel(tickets[1])  # running: its slot goes to a waiting request
+    assert engine.cancel(tickets[4])  # still waiting
+    assert not engine.cancel(tickets[4])
+    while engine.busy:
+        engine.step()
+
+    assert sorted(done) == [0, 2, 3]
+    assert [done[i] for i in (0, 2, 3)] == [expected[i] for i in (0, 2, 3)]
+
+
+def test_a_request_that_does_not_fit_the_open_batch_is_refused_before_it_queues(tiny_model, tokenizer):
+    engine = Engine(tiny_model, tokenizer, -1)
+    engine.open(2, 10)
+    with pytest.raises(ValueError, match="do not fit the 10 positions"):
+        engine.submit(Request(list(range(8)), 4), lambda tries: None)
+    assert not engine.busy

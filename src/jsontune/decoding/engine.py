@@ -25,6 +25,7 @@ OPT and their kin, with SDPA or eager attention). Sliding-window and ALiBi model
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import time
 from collections import deque
@@ -82,9 +83,18 @@ class Request:
 
 
 @dataclass
-class _Row:
-    index: int  # of the request
+class _Job:
+    """A submitted request: its attempts so far, and whom to tell when the last one is done."""
+
+    ticket: int
     request: Request
+    on_done: Callable[[list[Generation]], None]
+    attempts: list[Generation] = field(default_factory=list)
+
+
+@dataclass
+class _Row:
+    job: _Job
     sampling: Sampling
     constraint: RowConstraint | None
     generator: torch.Generator | None
@@ -95,11 +105,16 @@ class _Row:
     @property
     def length(self) -> int:
         """Positions of the cache this row fills: its prompt and every token but the newest."""
-        return len(self.request.prompt) + len(self.tokens) - 1
+        return len(self.job.request.prompt) + len(self.tokens) - 1
 
 
 class Engine:
-    """Answers requests for one model; `stop_token` ends an answer (the end-of-turn token)."""
+    """Answers requests for one model; `stop_token` ends an answer (the end-of-turn token).
+
+    Offline, `run(requests)` answers a list. Online (the server), `open(slots, capacity)` allocates the batch once,
+    `submit` queues a request with a callback, `step` admits waiting prompts into free slots and decodes one
+    token for every active row, and `cancel` drops a request wherever it is. One thread drives an engine.
+    """
 
     def __init__(self, model, tokenizer, stop_token: int, max_batch_size: int = DEFAULT_BATCH_SIZE):
         if max_batch_size < 1:
@@ -120,6 +135,11 @@ class Engine:
         if refused:
             raise ValueError(f"the decoding engine cannot decode this model: {refused}")
         self.steps = 0  # decoding steps run (prefills not counted), for the benchmark's ms/step
+        self.rows_stepped = 0  # rows that took part in those steps: rows_stepped / steps is the mean batch size
+        self._cache: SlotCache | None = None
+        self._waiting: deque[_Job] = deque()
+        self._active: list[_Row] = []
+        self._tickets = itertools.count()
 
     @torch.inference_mode()
     def run(self, requests: list[Request], progress: bool = True, desc: str = "generating") -> list[list[Generation]]:
@@ -127,28 +147,77 @@ class Engine:
         results: list[list[Generation]] = [[] for _ in requests]
         if not requests:
             return results
-        if min(r.max_new_tokens for r in requests) < 1:
-            raise ValueError("every request needs a token budget of at least 1")
-        # Longest prompts first: rows of similar length share the batch, so a step attends to little padding.
-        waiting = deque(sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt)))
-        capacity = max(len(r.prompt) + r.max_new_tokens for r in requests)
-        self._cache = SlotCache(self._slots(len(requests), capacity), capacity)
-        self._bitmask = allocate_bitmask(self._cache.slots, self.model.config.vocab_size)
-        active: list[_Row] = []
+        self.open(len(requests), max(len(r.prompt) + r.max_new_tokens for r in requests))
         bar = tqdm(total=len(requests), desc=desc, unit="row", disable=not progress)
-        while waiting or active:
-            while waiting and len(active) < self._cache.slots:
-                row = self._admit(waiting.popleft(), requests, slot=len(active))
-                active.append(row)
-                self._after_token(active, len(active) - 1, results, bar)
-            if active:
-                self._step(active, results, bar)
+
+        def finished(index: int, attempts: list[Generation]) -> None:
+            results[index] = attempts
+            bar.update(1)
+
+        # Longest prompts first: rows of similar length share the batch, so a step attends to little padding.
+        for index in sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt)):
+            self.submit(requests[index], lambda attempts, index=index: finished(index, attempts))
+        while self.busy:
+            self.step()
         bar.close()
         return results
 
-    def _slots(self, requests: int, capacity: int) -> int:
-        """Rows decoded together: the batch size, unless the cache of that many would not fit in memory."""
-        wanted = min(self.max_batch_size, requests)
+    def open(self, slots: int, capacity: int) -> None:
+        """Allocate the batch: up to `slots` rows (fewer when their cache would not fit in memory) of at most
+        `capacity` positions (prompt and answer). Drops whatever was waiting or running."""
+        self._cache = SlotCache(self._slots(slots, capacity), capacity)
+        self._bitmask = allocate_bitmask(self._cache.slots, self.model.config.vocab_size)
+        self._waiting.clear()
+        self._active.clear()
+
+    @property
+    def slots(self) -> int:
+        """Rows the open batch decodes together."""
+        return self._cache.slots if self._cache is not None else 0
+
+    @property
+    def busy(self) -> bool:
+        """Whether a request is waiting or running."""
+        return bool(self._waiting or self._active)
+
+    def submit(self, request: Request, on_done: Callable[[list[Generation]], None]) -> int:
+        """Queue a request; `on_done` gets all its attempts when the last one ends. Returns its ticket."""
+        if self._cache is None:
+            raise RuntimeError("open() the engine's batch before submitting")
+        if request.max_new_tokens < 1:
+            raise ValueError("every request needs a token budget of at least 1")
+        if len(request.prompt) + request.max_new_tokens > self._cache.capacity:
+            raise ValueError(f"{len(request.prompt)} prompt tokens and a budget of {request.max_new_tokens} do not "
+                             f"fit the {self._cache.capacity} positions of a row")
+        job = _Job(next(self._tickets), request, on_done)
+        self._waiting.append(job)
+        return job.ticket
+
+    @torch.inference_mode()  # a running row's slot is refilled by moving another row's cache
+    def cancel(self, ticket: int) -> bool:
+        """Drop a request, waiting or running (its slot is free for the next step); False if it is not here."""
+        for job in self._waiting:
+            if job.ticket == ticket:
+                self._waiting.remove(job)
+                return True
+        for slot, row in enumerate(self._active):
+            if row.job.ticket == ticket:
+                self._free(slot)
+                return True
+        return False
+
+    @torch.inference_mode()
+    def step(self) -> None:
+        """Admit waiting prompts into free slots, then decode one token for every active row."""
+        while self._waiting and len(self._active) < self._cache.slots:
+            self._active.append(self._admit(self._waiting.popleft(), slot=len(self._active)))
+            self._after_token(len(self._active) - 1)
+        if self._active:
+            self._decode()
+
+    def _slots(self, wanted: int, capacity: int) -> int:
+        """Rows decoded together: as many as wanted up to the batch size, unless their cache would not fit."""
+        wanted = min(self.max_batch_size, wanted)
         per_row = capacity * cache_bytes_per_position(self.model.config, self.model.dtype)
         fits = max(1, int(CACHE_MEMORY_SHARE * available_memory_bytes(self.device)) // per_row)
         if fits < wanted:
@@ -156,9 +225,9 @@ class Engine:
                            "of the free memory", fits, wanted, wanted, 100 * CACHE_MEMORY_SHARE)
         return min(wanted, fits)
 
-    def _admit(self, index: int, requests: list[Request], slot: int) -> _Row:
-        """Prefill the request's prompt into `slot` and choose its first token."""
-        request = requests[index]
+    def _admit(self, job: _Job, slot: int) -> _Row:
+        """Prefill the job's prompt into `slot` and choose its first token."""
+        request = job.request
         began = time.perf_counter()
         prompt = torch.tensor([request.prompt], device=self.device)
         length = prompt.shape[1]
@@ -169,22 +238,24 @@ class Engine:
         if len(self._cache.keys) != layers:
             raise ValueError(f"{len(self._cache.keys)} of the model's {layers} layers stored their keys in the "
                              f"decoding engine's cache: its attention does not go through `cache.update`")
-        row = self._start(index, request, request.sampling, logits if request.retry else None)
+        row = self._start(job, request.sampling, logits if request.retry else None)
         self._choose([row], logits[None])
         row.seconds += time.perf_counter() - began
         return row
 
-    def _start(self, index: int, request: Request, sampling: Sampling, prompt_logits) -> _Row:
+    def _start(self, job: _Job, sampling: Sampling, prompt_logits) -> _Row:
         generator = None
         if sampling.temperature is not None:
             generator = torch.Generator(device=self.device).manual_seed(sampling.seed)
-        constraint = request.constraint() if request.constraint else None
-        return _Row(index, request, sampling, constraint, generator, prompt_logits)
+        constraint = job.request.constraint() if job.request.constraint else None
+        return _Row(job, sampling, constraint, generator, prompt_logits)
 
-    def _step(self, active: list[_Row], results, bar) -> None:
+    def _decode(self) -> None:
         """One token for every active row."""
+        active = self._active
         began = time.perf_counter()
         self.steps += 1
+        self.rows_stepped += len(active)
         lengths = torch.tensor([row.length for row in active], device=self.device)
         self._cache.prepare_decode(len(active), lengths)
         width = int(lengths.max()) + 1
@@ -196,7 +267,7 @@ class Engine:
         for row in active:
             row.seconds += share
         for slot in reversed(range(len(active))):  # from the end, so a moved row is never one still to check
-            self._after_token(active, slot, results, bar)
+            self._after_token(slot)
 
     def _forward(self, input_ids, mask, positions) -> torch.Tensor:
         """Float32 logits of the last position of each row: (rows, vocab)."""
@@ -224,30 +295,35 @@ class Engine:
             if row.constraint is not None:
                 row.constraint.consume(token)
 
-    def _after_token(self, active: list[_Row], slot: int, results, bar) -> None:
+    def _after_token(self, slot: int) -> None:
         """End the row in `slot` if its answer is complete: retry it from its prompt, or free the slot."""
-        row = active[slot]
+        row = self._active[slot]
+        request = row.job.request
         finished = row.tokens[-1] == self.stop_token
-        if not finished and len(row.tokens) < row.request.max_new_tokens:
+        if not finished and len(row.tokens) < request.max_new_tokens:
             return
         text_ids = row.tokens[:-1] if finished else row.tokens
         answer = Generation(self.tokenizer.decode(text_ids, skip_special_tokens=True), len(row.tokens), row.seconds,
                             finished)
-        results[row.index].append(answer)
-        again = row.request.retry(answer) if row.request.retry else None
+        row.job.attempts.append(answer)
+        again = request.retry(answer) if request.retry else None
         if again is not None:
             began = time.perf_counter()
-            retry = self._start(row.index, row.request, again, row.prompt_logits)
+            retry = self._start(row.job, again, row.prompt_logits)
             self._choose([retry], row.prompt_logits[None])
             retry.seconds = time.perf_counter() - began
-            active[slot] = retry
-            self._after_token(active, slot, results, bar)
+            self._active[slot] = retry
+            self._after_token(slot)
             return
-        bar.update(1)
-        last = active.pop()
-        if slot < len(active):
-            self._cache.move(len(active), slot, last.length)
-            active[slot] = last
+        self._free(slot)
+        row.job.on_done(row.job.attempts)
+
+    def _free(self, slot: int) -> None:
+        """Take the row out of `slot`; the last active row moves in, so the active rows stay the first slots."""
+        last = self._active.pop()
+        if slot < len(self._active):
+            self._cache.move(len(self._active), slot, last.length)
+            self._active[slot] = last
 
 
 def _text_config(config):

@@ -41,22 +41,32 @@ def merged_model(adapter: str | Path, base: str | None = None):
 def merge_adapter(adapter: str | Path, out: str | Path, base: str | None = None, overwrite: bool = False) -> Path:
     """Save adapter + base as one standalone model at `out`; returns `out`."""
     adapter, out = Path(adapter), Path(out)
+    check_out(out, overwrite)
+    model, tokenizer = merged_model(adapter, base)
+    save_standalone(model, tokenizer, out, adapter)
+    logger.info("merged %s into its base: %s", adapter, out)
+    return out
+
+
+def check_out(out: Path, overwrite: bool) -> None:
     if out.exists() and not overwrite:
         raise MergeError(f"{out} exists: choose another folder or pass --overwrite")
-    model, tokenizer = merged_model(adapter, base)
+
+
+def save_standalone(model, tokenizer, out: Path, described_by: Path) -> None:
+    """Write model, tokenizer and the description files of `described_by` (prompt settings, recipe) to `out`,
+    through a staging folder beside it, so that a failure leaves nothing half-written there."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         for name in run_dir.DESCRIPTION_FILES:
-            if (adapter / name).is_file():
-                shutil.copy2(adapter / name, staging / name)
+            if (described_by / name).is_file():
+                shutil.copy2(described_by / name, staging / name)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("merged %s into its base: %s", adapter, out)
-    return out

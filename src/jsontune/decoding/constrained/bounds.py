@@ -96,6 +96,9 @@ def any_object_schema(bounds: Bounds) -> dict:
     obj: dict[str, Any] = {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}}
     if bounds.max_string_length is not None:
         string["maxLength"] = bounds.max_string_length
+        # Keys too, or a rambling key never ends. As a pattern: llguidance drops `propertyNames`.
+        obj["patternProperties"] = {f"^.{{0,{bounds.max_string_length}}}$": obj.pop("additionalProperties")}
+        obj["additionalProperties"] = False
     if bounds.max_items is not None:
         array["maxItems"] = obj["maxProperties"] = bounds.max_items
     value = {"anyOf": [string, {"type": "number"}, {"type": "boolean"}, {"type": "null"}, array,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from jsontune.decoding.constrained.backends import GrammarBackend, GrammarError,
 from jsontune.decoding.constrained.bounds import Bounds, any_object_schema, bound_schema
 from jsontune.decoding.constrained.guard import RunawayGuard, TokenTable, token_table
 from jsontune.decoding.constrained.processor import GrammarLogitsProcessor, RowConstraint
+from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import DEFAULT_BACKEND
 
 logger = logging.getLogger(__name__)
@@ -31,17 +33,24 @@ class RowGrammar:
 
 
 class GrammarCache:
-    """Compiles each distinct schema once per backend and bounds; warns once per schema about its gaps."""
+    """Compiles each distinct schema once per backend and bounds; warns once per schema about its gaps.
 
-    def __init__(self, backend: GrammarBackend, bounds: Bounds):
+    With `max_entries` it keeps only the most recently used grammars (a server sees schemas without end).
+    """
+
+    def __init__(self, backend: GrammarBackend, bounds: Bounds, max_entries: int | None = None):
         self.backend = backend
         self.bounds = bounds
-        self._cache: dict[str, RowGrammar] = {}
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, RowGrammar] = OrderedDict()
 
     def for_schema(self, schema: dict | None) -> RowGrammar:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._cache:
             self._cache[key] = self._build(schema)
+            if self.max_entries is not None and len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
         return self._cache[key]
 
     def _build(self, schema: dict | None) -> RowGrammar:
@@ -54,9 +63,9 @@ class GrammarCache:
             compiled, warnings = self.backend.compile(target)
             error = None
         except GrammarError as failure:
-            logger.warning("%s; that schema's rows use the generic JSON-object grammar", failure)
+            error = with_culprit(str(failure), target, self.backend)
+            logger.warning("%s; that schema's rows use the generic JSON-object grammar", error)
             compiled, warnings = self.backend.compile(any_object_schema(self.bounds))
-            error = str(failure)
         unenforced += [f"{self.backend.name}: {w}" for w in warnings if not _already_listed(w, unenforced)]
         if unenforced:
             logger.warning("%s does not enforce parts of a schema (%s); answers are checked with jsonschema",
@@ -119,8 +128,35 @@ def compile_error(schema: dict | None, tokenizer, vocab_size: int, backend: str 
     bounds = bounds or Bounds()
     stop = stop_token if stop_token is not None else tokenizer.eos_token_id
     compiler = backend_for(backend, tokenizer, vocab_size, stop)
+    target = bound_schema(schema, bounds, compiler.name)
     try:
-        compiler.compile(bound_schema(schema, bounds, compiler.name))
+        compiler.compile(target)
     except GrammarError as failure:
-        return str(failure)
+        return with_culprit(str(failure), target, compiler)
     return None
+
+
+def with_culprit(error: str, schema: dict, backend: GrammarBackend) -> str:
+    """The backend's error, prefixed with the subschema and keyword that cause it when they can be found.
+
+    Backends say what failed ("regex parse error: look-around not supported") but not where. The culprit is
+    the deepest subschema that fails to compile on its own, and the first keyword without which it compiles. A
+    subschema holding a local reference ("#/...") cannot compile alone and is not tried.
+    """
+    def compiles(node: dict) -> bool:
+        try:
+            backend.compile(node)
+        except GrammarError:
+            return False
+        return True
+
+    nodes = [(pointer, node) for pointer, node in subschemas(schema) if '"$ref": "#' not in json.dumps(node)]
+    for pointer, node in sorted(nodes, key=lambda item: -item[0].count("/")):
+        if compiles(node):
+            continue
+        # "type" last: without it a backend may skip the keyword at fault (a pattern needs a string)
+        keywords = sorted(node, key=lambda keyword: keyword == "type")
+        culprit = next((k for k in keywords if compiles({key: v for key, v in node.items() if key != k})), None)
+        where = f"at {pointer or '/'}" + (f", keyword {culprit!r}" if culprit else "")
+        return f"{where}: {error}"
+    return error
