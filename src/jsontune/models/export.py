@@ -115,15 +115,16 @@ def check_gguf(path: Path, folder: Path) -> dict:
     if wrong:
         raise ExportError(f"{path}: metadata differs from {folder}: " +
                           "; ".join(f"{k} is {got!r}, not {want!r}" for k, (got, want) in wrong.items()))
-    sizes = Counter()
+    shapes = Counter()  # GGUF writes a shape innermost dimension first: the HF shape reversed
     for file in sorted(folder.glob("*.safetensors")):
         with safe_open(str(file), framework="np") as tensors:
             for name in tensors.keys():
-                sizes[_numel(tensors.get_slice(name).get_shape())] += 1
-    written = Counter(int(t.n_elements) for t in reader.tensors)
-    if written != sizes:
-        raise ExportError(f"{path}: its tensors' sizes differ from {folder}'s ({sum(written.values())} tensors "
-                          f"against {sum(sizes.values())})")
+                shapes[tuple(reversed(tensors.get_slice(name).get_shape()))] += 1
+    written = Counter(tuple(int(d) for d in t.shape) for t in reader.tensors)
+    if written != shapes:
+        raise ExportError(f"{path}: its tensors' shapes differ from {folder}'s ({sum(written.values())} tensors "
+                          f"against {sum(shapes.values())}; only in the GGUF: {sorted(written - shapes)[:3]}, "
+                          f"only in the model: {sorted(shapes - written)[:3]})")
     return {**expected, "tensors": sum(written.values())}
 
 
@@ -182,9 +183,3 @@ def _field_value(field):
         return len(field.data)
     return field.parts[field.data[0]].tolist()[0]
 
-
-def _numel(shape) -> int:
-    count = 1
-    for dim in shape:
-        count *= dim
-    return count
