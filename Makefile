@@ -16,7 +16,7 @@ help:
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
-	@echo "make bench        decoding speed: the engine vs HF generate; training speed: TRL defaults vs jsontune"
+	@echo "make bench        decoding speed: the engine vs HF generate; serving: 1 client vs 16; training speed: TRL defaults vs jsontune"
 	@echo "make prepare-base convert the embedded base model into models/base/"
 
 setup: $(STAMP)
@@ -48,9 +48,10 @@ OUT ?= results/eval
 eval: setup
 	$(BIN)/python scripts/evaluate.py --model $(MODEL) --data $(DATA) --out $(OUT) $(ARGS)
 
-# Decoding first: the last two lines are the training speedups.
+# Decoding and serving first: the last two lines are the training speedups.
 bench: setup
 	$(BIN)/python scripts/bench_decoding.py
+	$(BIN)/python scripts/bench_serve.py
 	$(BIN)/python scripts/bench_train.py $(ARGS)
 
 test: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.error
 import urllib.request
 
@@ -149,3 +150,18 @@ def test_a_burst_beyond_the_queue_gets_503s_and_every_request_ends_exactly_once(
     assert result.completed_on_server == result.distinct_answers == result.answered, result.summary()
     assert result.in_flight_after == 0
     assert result.after_rss_bytes < result.rest_rss_bytes + 64 * 2**20, result.summary()
+
+
+def test_a_request_past_the_timeout_gets_a_504_and_its_row_is_freed(tiny_model_dir, tmp_path):
+    with ServerProcess(str(tiny_model_dir), "--served-model-name", "tiny", "--timeout", "0.01", "--max-tokens", "256",
+                       "--max-prompt-tokens", "256", log=tmp_path / "timeout.log") as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="none", max_retries=0)
+        with pytest.raises(openai.APIStatusError) as caught:
+            _ask(client, max_tokens=256, response_format={"type": "json_object"})
+        assert caught.value.status_code == 504 and caught.value.body["code"] == "timeout"
+        for _ in range(50):  # the model thread takes the cancellation between two steps
+            health = server.health()
+            if health["in_flight"] == 0:
+                break
+            time.sleep(0.1)
+    assert health["status"] == "ok" and health["in_flight"] == 0 and health["completed"] == 0
