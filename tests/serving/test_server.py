@@ -165,3 +165,17 @@ def test_a_request_past_the_timeout_gets_a_504_and_its_row_is_freed(tiny_model_d
                 break
             time.sleep(0.1)
     assert health["status"] == "ok" and health["in_flight"] == 0 and health["completed"] == 0
+
+
+def test_a_streamed_answer_is_the_whole_answer_in_pieces_then_its_finish_reason_and_usage(client):
+    arguments = {"response_format": {"type": "json_schema",
+                                     "json_schema": {"name": "contact", "schema": CONTACT, "strict": True}}}
+    whole = _ask(client, **arguments)
+    chunks = list(_ask(client, stream=True, stream_options={"include_usage": True}, **arguments))
+
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(pieces) > 3 and "".join(pieces) == whole.choices[0].message.content  # greedy: the same answer
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == whole.choices[0].finish_reason
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+    assert len({c.id for c in chunks}) == 1

@@ -73,6 +73,7 @@ class Request:
 
     `constraint` makes a fresh grammar state for each attempt (None: free decoding). `retry`, called with each
     finished attempt, returns the sampling of another attempt from the same prompt, or None to stop.
+    `on_token` is told each token as it is chosen (the stop token too), on the engine's thread: streaming.
     """
 
     prompt: list[int]
@@ -80,6 +81,7 @@ class Request:
     sampling: Sampling = Sampling()
     constraint: Callable[[], RowConstraint] | None = None
     retry: Callable[[Generation], Sampling | None] | None = None
+    on_token: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -294,6 +296,8 @@ class Engine:
             row.tokens.append(token)
             if row.constraint is not None:
                 row.constraint.consume(token)
+            if row.job.request.on_token is not None:
+                row.job.request.on_token(token)
 
     def _after_token(self, slot: int) -> None:
         """End the row in `slot` if its answer is complete: retry it from its prompt, or free the slot."""

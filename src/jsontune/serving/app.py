@@ -4,7 +4,8 @@ Why FastAPI: it is the stack vLLM's and SGLang's OpenAI servers run on, asynchro
 every waiting client for free while the model thread works), and its test client and uvicorn are well kept.
 
 Endpoints: `GET /health` (no key needed: the model thread's figures, for load balancers and the bench),
-`GET /v1/models`, `POST /v1/chat/completions` (non-streaming). Every error is an OpenAI error object
+`GET /v1/models`, `POST /v1/chat/completions` (whole, or streamed as server-sent events:
+`jsontune.serving.streaming`). Every error is an OpenAI error object
 (`jsontune.serving.protocol`), never a traceback: 400 for a bad field, 401 for a missing or wrong key, 404 for
 an unknown model or path, 413 for a body over the limit, 503 with `Retry-After` when the queue is full, 504
 when an answer takes longer than the server's timeout, 500 (logged here, its message generic) for a bug.
@@ -30,6 +31,7 @@ from starlette.exceptions import HTTPException
 
 from jsontune.serving.chat import ChatModel
 from jsontune.serving.protocol import ApiError, completion_body, models_body, parse_chat_request
+from jsontune.serving.streaming import stream_answer
 from jsontune.serving.worker import ModelWorker, QueueFull
 
 logger = logging.getLogger(__name__)
@@ -110,14 +112,24 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
         if chat_request.model != settings.model_name:
             raise ApiError(404, f"model: {chat_request.model!r} is not served here; this server serves "
                                 f"{settings.model_name!r}", "model", "model_not_found", kind="not_found_error")
-        if chat_request.stream:
-            raise ApiError(400, "stream: this server answers whole completions only; send stream: false", "stream")
         prepared = await run_in_threadpool(chat.prepare, chat_request)
+        if chat_request.stream:
+            include_usage = bool(chat_request.stream_options and chat_request.stream_options.include_usage)
+            try:
+                return stream_answer(worker, prepared, chat.tokenizer, chat.stop_token, settings.model_name,
+                                     include_usage, settings.timeout_s)
+            except QueueFull:
+                raise _busy() from None
         answer = await _answer(request, worker, prepared.request, settings.timeout_s)
         return completion_body(settings.model_name, answer.text, answer.finished, prepared.prompt_tokens,
                                answer.new_tokens)
 
     return app
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "the server is at capacity; retry later", code="server_busy", kind="server_error",
+                    headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -153,8 +165,7 @@ async def _answer(request: Request, worker: ModelWorker, engine_request, timeout
         ticket = worker.submit(engine_request, lambda answer: loop.call_soon_threadsafe(settle, answer),
                                lambda error: loop.call_soon_threadsafe(settle, None, error))
     except QueueFull:
-        raise ApiError(503, "the server is at capacity; retry later", code="server_busy", kind="server_error",
-                       headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+        raise _busy() from None
     deadline = loop.time() + timeout_s
     try:
         while True:

@@ -62,6 +62,10 @@ class ResponseFormat(_Loose):
     json_schema: JsonSchemaFormat | None = None
 
 
+class StreamOptions(_Loose):
+    include_usage: bool = False
+
+
 class ChatRequest(_Loose):
     model: str
     messages: list[Message] = Field(min_length=1)
@@ -72,6 +76,7 @@ class ChatRequest(_Loose):
     seed: int | None = None
     n: int = 1
     stream: bool = False
+    stream_options: StreamOptions | None = None
 
     def token_budget(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
@@ -132,18 +137,37 @@ def _field(location: tuple) -> str:
     return text
 
 
+def completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
 def completion_body(model: str, text: str, finished: bool, prompt_tokens: int, completion_tokens: int) -> dict:
     """A `chat.completion` object with one choice and real token counts."""
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "id": completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": "stop" if finished else "length", "logprobs": None}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "usage": usage_body(prompt_tokens, completion_tokens),
     }
+
+
+def chunk_body(completion_id: str, model: str, created: int, delta: dict, finish_reason: str | None = None,
+               usage: dict | None = None) -> dict:
+    """One `chat.completion.chunk` of a stream; the usage chunk has no choices."""
+    body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                                          "logprobs": None}]}
+    if usage:
+        body["usage"] = usage
+    return body
+
+
+def usage_body(prompt_tokens: int, completion_tokens: int) -> dict:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
 
 
 def models_body(model: str, created: int) -> dict:
