@@ -179,3 +179,24 @@ def test_a_streamed_answer_is_the_whole_answer_in_pieces_then_its_finish_reason_
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == whole.choices[0].finish_reason
     assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
     assert len({c.id for c in chunks}) == 1
+
+
+def test_a_client_that_leaves_a_stream_frees_its_row_before_the_answer_is_written(server):
+    import http.client
+
+    before = server.health()["completed"]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "Tell me everything."}],
+                       "max_tokens": 256, "stream": True})
+    connection.request("POST", "/v1/chat/completions", body, {"Authorization": f"Bearer {KEY}",
+                                                                "Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200 and response.readline().startswith(b"data: ")
+    connection.sock.shutdown(2)
+    connection.close()
+    for _ in range(50):
+        health = server.health()
+        if health["in_flight"] == 0:
+            break
+        time.sleep(0.1)
+    assert health["in_flight"] == 0 and health["completed"] == before
