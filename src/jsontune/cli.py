@@ -228,15 +228,20 @@ def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int
 
     try:
         schedule = tuple(float(t) for t in temperatures.split(",") if t.strip())
-        limits = [int(b) for b in bounds.split(",")]
-        if len(limits) != 4 or min(limits) < 0:
-            raise ValueError(f"--bounds takes four counts, STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN,DEPTH, not {bounds!r}")
-        strings, items, digits, depth = (limit or None for limit in limits)
+        strings, items, digits, depth = _bound_limits(bounds)
         return DecodingConfig(mode=mode, temperatures=schedule, max_attempts=max_attempts, seed=seed,
                               backend=backend, max_string_length=strings, max_items=items, max_digit_run=digits,
                               max_depth=depth, open_objects=open_objects)
     except ValueError as err:
         _fail(f"decoding options: {err}")
+
+
+def _bound_limits(bounds: str) -> tuple[int | None, ...]:
+    """--bounds STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN,DEPTH as four limits (a 0 is None: unbounded)."""
+    limits = [int(b) for b in bounds.split(",")]
+    if len(limits) != 4 or min(limits) < 0:
+        raise ValueError(f"--bounds takes four counts, STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN,DEPTH, not {bounds!r}")
+    return tuple(limit or None for limit in limits)
 
 
 @app.command("eval")
@@ -370,6 +375,7 @@ def serve(
                                        "above)."),
     grammar_backend: str = typer.Option(SERVE_DEFAULTS.grammar_backend, help="The grammar backend of "
                                         f"response_format, {' or '.join(repr(b) for b in BACKENDS)}."),
+    bounds: str = typer.Option(DEFAULT_BOUNDS, help=BOUNDS_HELP.replace("Constrained: b", "B")),
     no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
 ) -> None:
     """Serve a model over an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions, GET /health.
@@ -382,8 +388,12 @@ def serve(
     from jsontune.serving.server import serve as run_server
 
     _setup_logging()
+    try:
+        limits = Bounds(*_bound_limits(bounds))
+    except ValueError as err:
+        _fail(str(err))
     options = ServeOptions(host, port, api_key_env, served_model_name, max_batch_size, max_queue, max_tokens,
-                           max_prompt_tokens, timeout, max_body_bytes, grammar_backend, not no_merge)
+                           max_prompt_tokens, timeout, max_body_bytes, grammar_backend, limits, not no_merge)
     run_server(model, str(adapter) if adapter else None, options)
 
 

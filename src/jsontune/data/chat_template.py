@@ -6,6 +6,7 @@ prompt settings into the template itself, so that one user message gives the ver
 rendering gives (`jsontune.data.prompting.prompt_ids`; a test compares them):
 
 - chat format: the model's template, with the trained system prompt put first when the messages bring none;
+  a first `developer` message (the OpenAI API's newer name) counts as the system message, as on jsontune's server;
 - plain format (models without a template): the plain layout itself, with the special tokens the tokenizer adds.
 
 The schema is the client's part: for a model trained with the schema in its prompt, the user message is the
@@ -28,10 +29,13 @@ def trained_chat_template(tokenizer, config: PromptConfig) -> str:
     if not isinstance(template, str):
         raise ValueError("a chat-format model needs one chat template (a string), not "
                          f"{type(template).__name__}")
+    developer = ("{%- if messages and messages[0]['role'] == 'developer' -%}"
+                 "{%- set messages = [{'role': 'system', 'content': messages[0]['content']}] + messages[1:] -%}"
+                 "{%- endif -%}")
     if not config.system_prompt:
-        return template
+        return developer + template
     system = {"role": "system", "content": config.system_prompt}
-    return ("{%- if not messages or messages[0]['role'] != 'system' -%}"
+    return (developer + "{%- if not messages or messages[0]['role'] != 'system' -%}"
             f"{{%- set messages = [{_literal(system)}] + messages -%}}"
             "{%- endif -%}" + template)
 
@@ -41,7 +45,7 @@ def _plain_template(tokenizer, system_prompt: str | None) -> str:
     system_before, system_after = PLAIN_SYSTEM.split("{system}")
     user_before, user_after = PLAIN_USER.split("{prompt}")
     return (f"{{%- set ns = namespace(system={_literal(system_prompt)}) -%}}"
-            "{%- for message in messages if message['role'] == 'system' -%}"
+            "{%- for message in messages if message['role'] in ['system', 'developer'] -%}"
             "{%- set ns.system = message['content'] -%}"
             "{%- endfor -%}"
             f"{{{{- {_literal(before)} -}}}}"

@@ -11,8 +11,9 @@ an unknown model or path, 413 for a body over the limit, 503 with `Retry-After` 
 when an answer takes longer than the server's timeout, 500 (logged here, its message generic) for a bug.
 
 The event loop never runs the model or compiles a grammar: preparing a request (tokenizing, compiling its
-schema) runs in a thread of the pool, decoding on the model thread. A client that disconnects is noticed
-within a quarter of a second and its row leaves the batch.
+schema, building its first grammar state) runs in a thread of the pool, decoding on the model thread. The
+timeout counts from the end of the body's upload and covers the preparing too. A client that disconnects
+while its answer is decoded is noticed within a quarter of a second and its row leaves the batch.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ import hmac
 import logging
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from jsontune.serving.chat import ChatModel
 from jsontune.serving.protocol import ApiError, completion_body, models_body, parse_chat_request
 from jsontune.serving.streaming import stream_answer
-from jsontune.serving.worker import ModelWorker, QueueFull
+from jsontune.serving.worker import ModelWorker, QueueFull, WorkerStopped
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class ServerSettings:
     model_name: str  # what clients put in `model`
     timeout_s: float  # the longest a request may wait for its answer, queue included
     max_body_bytes: int
-    api_key: str | None  # None: no key asked
+    api_key: str | None = field(repr=False)  # None: no key asked
 
 
 class _Disconnected(Exception):
@@ -60,7 +62,7 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
     async def lifespan(app: FastAPI):
         worker.start()
         yield
-        worker.stop()
+        await run_in_threadpool(worker.stop)
 
     app = FastAPI(title="jsontune", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     created = int(time.time())
@@ -72,8 +74,8 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
-        kind = "not_found_error" if err.status_code == 404 else "invalid_request_error"
-        return JSONResponse(ApiError(err.status_code, str(err.detail), kind=kind).body(), status_code=err.status_code)
+        return JSONResponse(ApiError(err.status_code, str(err.detail)).body(), status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
 
     @app.exception_handler(_Disconnected)
     async def disconnected(request: Request, err: _Disconnected):
@@ -92,13 +94,15 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
             raise ApiError(401, "a valid API key is needed: Authorization: Bearer KEY", code="invalid_api_key",
-                           kind="authentication_error")
+                           headers={"WWW-Authenticate": "Bearer"})
 
     @app.get("/health")
     async def health():
         engine = worker.engine
-        return {"status": "ok", "model": settings.model_name, "slots": worker.slots, "in_flight": worker.in_flight,
-                "completed": worker.completed, "steps": engine.steps, "rows_stepped": engine.rows_stepped}
+        body = {"status": "ok" if worker.alive else "stopped", "model": settings.model_name, "slots": worker.slots,
+                "in_flight": worker.in_flight, "completed": worker.completed, "steps": engine.steps,
+                "rows_stepped": engine.rows_stepped}
+        return JSONResponse(body, status_code=200 if worker.alive else 503)
 
     @app.get("/v1/models")
     async def models(request: Request):
@@ -111,16 +115,23 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
         chat_request = parse_chat_request(await _body(request, settings.max_body_bytes))
         if chat_request.model != settings.model_name:
             raise ApiError(404, f"model: {chat_request.model!r} is not served here; this server serves "
-                                f"{settings.model_name!r}", "model", "model_not_found", kind="not_found_error")
-        prepared = await run_in_threadpool(chat.prepare, chat_request)
+                                f"{settings.model_name!r}", "model", "model_not_found")
+        began = asyncio.get_running_loop().time()
+        try:
+            prepared = await asyncio.wait_for(run_in_threadpool(chat.prepare, chat_request), settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise _timeout(settings.timeout_s) from None
+        remaining = settings.timeout_s - (asyncio.get_running_loop().time() - began)
         if chat_request.stream:
             include_usage = bool(chat_request.stream_options and chat_request.stream_options.include_usage)
             try:
                 return stream_answer(worker, prepared, chat.tokenizer, chat.stop_token, settings.model_name,
-                                     include_usage, settings.timeout_s)
+                                     include_usage, remaining, settings.timeout_s)
             except QueueFull:
                 raise _busy() from None
-        answer = await _answer(request, worker, prepared.request, settings.timeout_s)
+            except WorkerStopped:
+                raise _stopped() from None
+        answer = await _answer(request, worker, prepared.request, remaining, settings.timeout_s)
         return completion_body(settings.model_name, answer.text, answer.finished, prepared.prompt_tokens,
                                answer.new_tokens)
 
@@ -132,6 +143,16 @@ def _busy() -> ApiError:
                     headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+def _stopped() -> ApiError:
+    return ApiError(503, "the server's model thread has stopped; see the server's log", code="server_stopped",
+                    kind="server_error")
+
+
+def _timeout(timeout_s: float) -> ApiError:
+    return ApiError(504, f"no answer within this server's timeout of {timeout_s:g} s", code="timeout",
+                    kind="server_error")
+
+
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` bytes (declared or streamed)."""
     declared = request.headers.get("content-length")
@@ -140,15 +161,18 @@ async def _body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _Disconnected() from None
     return b"".join(chunks)
 
 
-async def _answer(request: Request, worker: ModelWorker, engine_request, timeout_s: float):
+async def _answer(request: Request, worker: ModelWorker, engine_request, remaining_s: float, timeout_s: float):
     """The engine's answer to one request; the row is dropped if its client leaves or its time runs out."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future = loop.create_future()
@@ -166,13 +190,14 @@ async def _answer(request: Request, worker: ModelWorker, engine_request, timeout
                                lambda error: loop.call_soon_threadsafe(settle, None, error))
     except QueueFull:
         raise _busy() from None
-    deadline = loop.time() + timeout_s
+    except WorkerStopped:
+        raise _stopped() from None
+    deadline = loop.time() + remaining_s
     try:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise ApiError(504, f"no answer within this server's timeout of {timeout_s:g} s", code="timeout",
-                               kind="server_error")
+                raise _timeout(timeout_s)
             try:
                 return await asyncio.wait_for(asyncio.shield(future), min(DISCONNECT_POLL_S, remaining))
             except asyncio.TimeoutError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jsontune.decoding.constrained.bounds import Bounds
 from jsontune.decoding.defaults import DEFAULT_BACKEND
 
 
@@ -26,4 +27,7 @@ class ServeOptions:
     timeout_s: float = 120.0
     max_body_bytes: int = 1 << 20
     grammar_backend: str = DEFAULT_BACKEND
+    # What a schema leaves unbounded is bounded as in evaluation (strings of 64 characters, arrays of 4 items):
+    # raise them for data that needs more.
+    bounds: Bounds = Bounds()
     merge_adapter: bool = True

@@ -17,6 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ROLES = ("system", "developer", "user")  # "developer" is the OpenAI API's newer name for "system"
+SYSTEM_ROLES = ("system", "developer")
+# torch.Generator takes seeds in this range; outside it a seed would fail the decoding step, not the request.
+SEEDS = (-(2**63), 2**64 - 1)
 
 
 class ApiError(Exception):
@@ -73,13 +76,16 @@ class ChatRequest(_Loose):
     max_tokens: int | None = None
     max_completion_tokens: int | None = None  # the OpenAI API's newer name for max_tokens
     temperature: float | None = Field(None, ge=0, le=2)
-    seed: int | None = None
+    seed: int | None = Field(None, ge=SEEDS[0], le=SEEDS[1])
     n: int = 1
     stream: bool = False
     stream_options: StreamOptions | None = None
 
-    def token_budget(self) -> int | None:
-        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+    def token_budget(self) -> tuple[str, int | None]:
+        """(the field that sets the answer's budget, its value): max_completion_tokens wins over max_tokens."""
+        if self.max_completion_tokens is not None:
+            return "max_completion_tokens", self.max_completion_tokens
+        return "max_tokens", self.max_tokens
 
 
 def parse_chat_request(body: bytes) -> ChatRequest:
@@ -88,12 +94,15 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ApiError(400, f"the request body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"the request body must be a JSON object, not {type(data).__name__}")
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
+        # Of a union's errors, the deepest is the branch the value was meant for (a list of parts, not a string).
+        first = max(err.errors(), key=lambda error: len(error["loc"]))
         raise ApiError(400, f"{_field(first['loc']) or 'the request'}: {first['msg']}", _field(first["loc"])) from None
     _check_fields(request)
     return request
@@ -109,7 +118,7 @@ def _check_fields(request: ChatRequest) -> None:
         raise ApiError(400, f"messages[{last}].role: the last message must be the user's, not "
                             f"{request.messages[last].role!r}", f"messages[{last}].role")
     for i, message in enumerate(request.messages[:last]):
-        if message.role not in ("system", "developer"):
+        if i > 0 or message.role not in SYSTEM_ROLES:
             raise ApiError(400, f"messages[{i}].role: this model answers one user message (after an optional system "
                                 f"message), not a conversation", f"messages[{i}].role")
     if not request.messages[last].text().strip():
@@ -120,9 +129,8 @@ def _check_fields(request: ChatRequest) -> None:
                        "response_format.json_schema")
     if request.n != 1:
         raise ApiError(400, f"n: this server writes one answer per request, not {request.n}", "n")
-    budget = request.token_budget()
+    name, budget = request.token_budget()
     if budget is not None and budget < 1:
-        name = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
         raise ApiError(400, f"{name}: must be at least 1, not {budget}", name)
 
 

@@ -30,7 +30,11 @@ def serve(model: str, adapter: str | None = None, options: ServeOptions = ServeO
     import uvicorn
 
     app = build_app(model, adapter, options)
-    uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_S)
+    # Connections beyond what the queue can hold (twice over, for refusals and /health) are refused by uvicorn
+    # before their bodies are read, so a flood of slow uploads cannot hold memory.
+    connections = 2 * (options.max_batch_size + options.max_queue) + 16
+    uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_S,
+                limit_concurrency=connections)
 
 
 def build_app(model: str, adapter: str | None, options: ServeOptions):
@@ -58,7 +62,7 @@ def build_app(model: str, adapter: str | None, options: ServeOptions):
     vocab_size = weights.config.vocab_size
     backend = backend_for(options.grammar_backend, tokenizer, vocab_size, stop)
     chat = ChatModel(tokenizer, prompt_config, stop, vocab_size, backend,
-                     Limits(options.max_tokens, options.max_prompt_tokens))
+                     Limits(options.max_tokens, options.max_prompt_tokens), options.bounds)
     worker = ModelWorker(Engine(weights, tokenizer, stop, options.max_batch_size), options.max_batch_size, capacity,
                          options.max_queue)
     settings = ServerSettings(options.served_model_name or model, options.timeout_s, options.max_body_bytes, key)
@@ -71,8 +75,11 @@ def build_app(model: str, adapter: str | None, options: ServeOptions):
 def _api_key(variable: str | None) -> str | None:
     if variable is None:
         return None
-    key = os.environ.get(variable, "")
-    if not key.strip():
+    key = os.environ.get(variable, "").strip()
+    if not key:
         raise JsontuneError(f"--api-key-env {variable}: that environment variable is not set (or empty); set it to "
                             f"the key clients must send")
-    return key.strip()
+    if not key.isascii() or not key.isprintable():
+        raise JsontuneError(f"--api-key-env {variable}: the key must be printable ASCII (HTTP headers carry no "
+                            f"other text reliably)")
+    return key

@@ -24,30 +24,37 @@ from jsontune.serving.worker import ModelWorker
 
 
 class TextDeltas:
-    """The new text of an answer after each token (the stop token and special tokens write none)."""
+    """The new text of an answer after each token (the stop token and special tokens write none).
+
+    Only a window of the latest tokens is decoded each time (from the start of the last text sent), so a long
+    answer costs each token the same: decoding the whole answer again would grow with its length.
+    """
 
     def __init__(self, tokenizer, stop_token: int):
         self.tokenizer = tokenizer
         self.stop_token = stop_token
         self.tokens: list[int] = []
-        self.sent = ""
+        self._start = 0  # the window's first token
+        self._sent = 0  # tokens [start, sent) are already sent as text
 
     def add(self, token: int) -> str:
-        if token != self.stop_token:
-            self.tokens.append(token)
-        text = self.tokenizer.decode(self.tokens, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # part of a character: the rest comes with the next token
+        if token == self.stop_token:
             return ""
-        return self._delta(text)
+        self.tokens.append(token)
+        return self._delta(final=False)
 
     def rest(self) -> str:
         """What is left once the answer has ended (a character the model never finished included)."""
-        return self._delta(self.tokenizer.decode(self.tokens, skip_special_tokens=True))
+        return self._delta(final=True)
 
-    def _delta(self, text: str) -> str:
-        delta = text[len(self.sent):]
-        self.sent = text
-        return delta
+    def _delta(self, final: bool) -> str:
+        decode = self.tokenizer.decode
+        before = decode(self.tokens[self._start:self._sent], skip_special_tokens=True)
+        now = decode(self.tokens[self._start:], skip_special_tokens=True)
+        if len(now) <= len(before) or (now.endswith("\ufffd") and not final):  # part of a character: wait
+            return ""
+        self._start, self._sent = self._sent, len(self.tokens)
+        return now[len(before):]
 
 
 def _event(body: dict) -> str:
@@ -55,7 +62,7 @@ def _event(body: dict) -> str:
 
 
 def stream_answer(worker: ModelWorker, prepared, tokenizer, stop_token: int, model: str, include_usage: bool,
-                  timeout_s: float) -> StreamingResponse:
+                  remaining_s: float, timeout_s: float) -> StreamingResponse:
     """Submit the request (a full queue raises `QueueFull` here, before any byte is sent) and stream its answer."""
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
@@ -72,7 +79,7 @@ def stream_answer(worker: ModelWorker, prepared, tokenizer, stop_token: int, mod
 
     async def events_of_the_answer():
         ended = False
-        deadline = loop.time() + timeout_s
+        deadline = loop.time() + remaining_s
         deltas = TextDeltas(tokenizer, stop_token)
         try:
             yield chunk({"role": "assistant", "content": ""})

@@ -7,7 +7,8 @@ and the model never waits on a client. Each accepted request ends exactly once: 
 
 The server accepts at most `slots + max_queue` requests at a time; beyond that `submit` raises `QueueFull` at
 once (the HTTP side answers 503), so a burst never grows an unbounded backlog. Should a step fail (a bug, or
-memory), the requests in flight get the error and the engine starts a fresh batch: the server stays up.
+memory), the requests in flight get the error and the engine starts a fresh batch: the server stays up. A
+callback that fails is logged; only a batch that cannot be opened again stops the thread, which `/health` shows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 class QueueFull(Exception):
     """The server holds as many requests as it accepts; try again later."""
+
+
+class WorkerStopped(Exception):
+    """The model thread is not running (stopped, or failed beyond repair): nothing can be answered."""
 
 
 @dataclass(eq=False)
@@ -52,6 +57,7 @@ class ModelWorker:
         self._in_flight = 0
         self._live: dict[int, Ticket] = {}  # engine ticket -> ticket, for the model thread only
         self._thread = threading.Thread(target=self._loop, name="jsontune-model", daemon=True)
+        self._started = False
 
     @property
     def in_flight(self) -> int:
@@ -59,6 +65,7 @@ class ModelWorker:
         return self._in_flight
 
     def start(self) -> None:
+        self._started = True
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -68,7 +75,10 @@ class ModelWorker:
 
     def submit(self, request: Request, on_done: Callable[[Generation], None],
                on_error: Callable[[Exception], None]) -> Ticket:
-        """Accept a request (callbacks run on the model thread); `QueueFull` when the server holds its maximum."""
+        """Accept a request (callbacks run on the model thread); `QueueFull` when the server holds its maximum,
+        `WorkerStopped` when the model thread is no longer running."""
+        if self._started and not self.alive:
+            raise WorkerStopped("the model thread has stopped")
         with self._lock:
             if self._in_flight >= self.slots + self.max_queue:
                 raise QueueFull(f"{self._in_flight} requests are running or waiting")
@@ -85,14 +95,19 @@ class ModelWorker:
         with self._lock:
             self._in_flight -= 1
 
+    @property
+    def alive(self) -> bool:
+        """Whether the model thread runs (False before start and after a stop or a fatal error)."""
+        return self._thread.is_alive()
+
     def _loop(self) -> None:
         while True:
-            if not self._take(block=not self.engine.busy):
-                return
             try:
+                if not self._take(block=not self.engine.busy):
+                    return
                 self.engine.step()
-            except Exception as err:  # the server outlives any one step
-                logger.exception("a decoding step failed; %d requests in flight get the error", len(self._live))
+            except Exception as err:  # the server outlives any one step, cancellation or callback
+                logger.exception("the model thread failed; %d requests in flight get the error", len(self._live))
                 self._fail_all(err)
 
     def _take(self, block: bool) -> bool:
@@ -116,20 +131,32 @@ class ModelWorker:
             del self._live[ticket.engine_ticket]
             self._ended()
             self.completed += 1
-            ticket.on_done(attempts[-1])
+            _tell(ticket.on_done, attempts[-1])
 
         try:
             ticket.engine_ticket = self.engine.submit(ticket.request, done)
         except ValueError as err:  # the HTTP side checked the request; this is a last guard
             self._ended()
-            ticket.on_error(err)
+            _tell(ticket.on_error, err)
             return
         self._live[ticket.engine_ticket] = ticket
 
     def _fail_all(self, err: Exception) -> None:
         failed = list(self._live.values())
         self._live.clear()
-        self.engine.open(self.slots, self.capacity)
         for ticket in failed:
             self._ended()
-            ticket.on_error(err)
+            _tell(ticket.on_error, err)
+        try:
+            self.engine.open(self.slots, self.capacity)
+        except Exception:
+            logger.exception("the decoding engine cannot start a fresh batch; the model thread stops")
+            raise
+
+
+def _tell(callback: Callable, value) -> None:
+    """Run a request's callback; one that fails (its event loop gone) is logged and does not stop the thread."""
+    try:
+        callback(value)
+    except Exception:
+        logger.exception("a request's callback failed")

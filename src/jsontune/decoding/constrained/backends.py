@@ -134,6 +134,9 @@ class _XGrammarMatcher:
         return self._matcher.accept_token(token)
 
 
+XGRAMMAR_CACHE_BYTES = 256 * 2**20
+
+
 class XGrammarBackend:
     name = "xgrammar"
 
@@ -141,7 +144,8 @@ class XGrammarBackend:
         import xgrammar
 
         info = xgrammar.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=[stop_token])
-        self._compiler = xgrammar.GrammarCompiler(info)
+        # Its own cache of compiled grammars is unbounded by default: a server sees schemas without end.
+        self._compiler = xgrammar.GrammarCompiler(info, cache_limit_bytes=XGRAMMAR_CACHE_BYTES)
 
     def compile(self, schema: dict):
         try:

@@ -7,8 +7,10 @@ generic JSON-object grammar), and a fresh grammar state for each answer (`Constr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,9 @@ from jsontune.decoding.constrained.subschemas import subschemas
 from jsontune.decoding.defaults import DEFAULT_BACKEND
 
 logger = logging.getLogger(__name__)
+
+# The most compiles `with_culprit` spends looking for the part of a schema that does not compile.
+CULPRIT_COMPILES = 48
 
 
 @dataclass
@@ -35,7 +40,8 @@ class RowGrammar:
 class GrammarCache:
     """Compiles each distinct schema once per backend and bounds; warns once per schema about its gaps.
 
-    With `max_entries` it keeps only the most recently used grammars (a server sees schemas without end).
+    With `max_entries` it keeps only the most recently used grammars (a server sees schemas without end). It may
+    be shared by threads (a server prepares requests in a pool): one compiles at a time.
     """
 
     def __init__(self, backend: GrammarBackend, bounds: Bounds, max_entries: int | None = None):
@@ -43,15 +49,17 @@ class GrammarCache:
         self.bounds = bounds
         self.max_entries = max_entries
         self._cache: OrderedDict[str, RowGrammar] = OrderedDict()
+        self._lock = threading.Lock()
 
     def for_schema(self, schema: dict | None) -> RowGrammar:
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self._cache:
-            self._cache[key] = self._build(schema)
-            if self.max_entries is not None and len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
-        return self._cache[key]
+        key = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._build(schema)
+                if self.max_entries is not None and len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            return self._cache[key]
 
     def _build(self, schema: dict | None) -> RowGrammar:
         if schema is None:
@@ -141,9 +149,15 @@ def with_culprit(error: str, schema: dict, backend: GrammarBackend) -> str:
 
     Backends say what failed ("regex parse error: look-around not supported") but not where. The culprit is
     the deepest subschema that fails to compile on its own, and the first keyword without which it compiles. A
-    subschema holding a local reference ("#/...") cannot compile alone and is not tried.
+    subschema holding a local reference ("#/...") cannot compile alone and is not tried. The search gives up
+    after `CULPRIT_COMPILES` compiles (a large schema would cost one per subschema and keyword).
     """
+    budget = [CULPRIT_COMPILES]
+
     def compiles(node: dict) -> bool:
+        if budget[0] <= 0:
+            raise TimeoutError
+        budget[0] -= 1
         try:
             backend.compile(node)
         except GrammarError:
@@ -151,12 +165,15 @@ def with_culprit(error: str, schema: dict, backend: GrammarBackend) -> str:
         return True
 
     nodes = [(pointer, node) for pointer, node in subschemas(schema) if '"$ref": "#' not in json.dumps(node)]
-    for pointer, node in sorted(nodes, key=lambda item: -item[0].count("/")):
-        if compiles(node):
-            continue
-        # "type" last: without it a backend may skip the keyword at fault (a pattern needs a string)
-        keywords = sorted(node, key=lambda keyword: keyword == "type")
-        culprit = next((k for k in keywords if compiles({key: v for key, v in node.items() if key != k})), None)
-        where = f"at {pointer or '/'}" + (f", keyword {culprit!r}" if culprit else "")
-        return f"{where}: {error}"
+    try:
+        for pointer, node in sorted(nodes, key=lambda item: -item[0].count("/")):
+            if compiles(node):
+                continue
+            # "type" last: without it a backend may skip the keyword at fault (a pattern needs a string)
+            keywords = sorted(node, key=lambda keyword: keyword == "type")
+            culprit = next((k for k in keywords if compiles({key: v for key, v in node.items() if key != k})), None)
+            where = f"at {pointer or '/'}" + (f", keyword {culprit!r}" if culprit else "")
+            return f"{where}: {error}"
+    except TimeoutError:
+        pass
     return error
