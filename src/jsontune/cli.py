@@ -95,7 +95,8 @@ def _refuse_renamed(**given: object) -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train(
     ctx: typer.Context,
-    recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/complete.yaml, ...)."),
+    recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/complete.yaml, ...); "
+                                            "--config RECIPE says the same, as TRL's scripts take it."),
 ) -> None:
     """Fine-tune with a recipe. Any recipe key can be overridden after it: --max_steps 5 --output_dir D.
 
@@ -236,6 +237,18 @@ def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int
         _fail(f"decoding options: {err}")
 
 
+COLUMNS_HELP = ("The columns of the data's fields, FIELD=COLUMN,...: prompt, reference (the JSON, or text holding "
+                "it), schema, system, id; or completion / messages for TRL's row formats (told by the columns "
+                "otherwise). E.g. prompt=text,reference=json.")
+
+
+def _source(path: str, columns: str | None):
+    """The data source of a command line's path and --columns."""
+    from jsontune.data.sources import data_source, parse_columns
+
+    return data_source({"path": path, "columns": parse_columns(columns)}, path)
+
+
 def _bound_limits(bounds: str) -> tuple[int | None, ...]:
     """--bounds STRING_CHARS,ARRAY_ITEMS,DIGIT_RUN,DEPTH as four limits (a 0 is None: unbounded)."""
     limits = [int(b) for b in bounds.split(",")]
@@ -248,7 +261,9 @@ def _bound_limits(bounds: str) -> tuple[int | None, ...]:
 def evaluate(
     model: str = typer.Option(..., help="Model directory (standalone model or LoRA adapter) or embedded model "
                                         "name."),
-    data: Path = typer.Option(..., help="Contract JSONL file to evaluate on."),
+    data: str = typer.Option(..., help="Data to evaluate on: a JSONL file of records, a JSON, CSV or Parquet file, "
+                                       "a folder (of such files, or saved by datasets) or a Hub dataset id."),
+    columns: str | None = typer.Option(None, help=COLUMNS_HELP),
     out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json (one that holds "
                                        "another evaluation needs --overwrite)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the evaluation OUT holds (its files are "
@@ -269,14 +284,15 @@ def evaluate(
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
     no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
 ) -> None:
-    """Generate answers for a JSONL file and score them: validity, schema adherence, field F1, similarity.
+    """Generate answers for a data source and score them: validity, schema adherence, field F1, similarity.
 
     Writes OUT/predictions.jsonl (every record with its answer, parsed JSON, attempts, latency and
     metrics) and OUT/metrics.json (aggregates with 95% bootstrap intervals, latency, memory, size).
     Arguments, paths, the data (and the schemas in it) and each prompt's length are checked before the
     model loads; a prompt that does not fit the model's context beside the token budget is refused.
     """
-    from jsontune.data.contract import dataset_label, read_jsonl
+    from jsontune.data.contract import dataset_label
+    from jsontune.data.sources import read_source
     from jsontune.evaluation.evaluate import evaluate_model
     from jsontune.models.loading import model_source
     from jsontune.recipe import load_recipe
@@ -287,7 +303,7 @@ def evaluate(
     check_evaluation_folder(out, overwrite)
     loaded = load_recipe(recipe) if recipe is not None else None
     source = model_source(model, adapter)
-    records, _ = read_jsonl(data)
+    records, _ = read_source(_source(data, columns))
     prompt_config = loaded.prompt_config(source.tokenizer()) if loaded is not None else None
     records = records[:limit]
     model_path = source.adapter if adapter is None and source.adapter else source.base  # an adapter folder: itself
@@ -636,17 +652,20 @@ def snips_benchmark(
 
 @data_app.command("check")
 def data_check(
-    files: list[Path] = typer.Argument(..., help="Contract JSONL files."),
+    files: list[str] = typer.Argument(..., help="Data sources: JSONL files of records, JSON, CSV or Parquet files, "
+                                                "folders, Hub dataset ids."),
+    columns: str | None = typer.Option(None, help=COLUMNS_HELP),
 ) -> None:
-    """Validate files against the data contract; list every bad row as file:line: reason. Exit 1 if any, or if
-    a file is missing or holds no rows."""
-    from jsontune.data.contract import DataError, read_jsonl
+    """Validate data against the data contract; list every bad row as file:line: reason (source[split]#row for
+    what is not JSONL). Exit 1 if any, or if a source is missing or holds no rows."""
+    from jsontune.data.contract import DataError
+    from jsontune.data.sources import SourceError, read_source
 
     bad = 0
     for path in files:
         try:
-            records, report = read_jsonl(path, on_bad_rows="skip")
-        except (FileNotFoundError, DataError) as err:
+            records, report = read_source(_source(path, columns), on_bad_rows="skip")
+        except (FileNotFoundError, DataError, SourceError) as err:
             typer.echo(str(err), err=True)
             bad += 1
             continue
@@ -723,7 +742,23 @@ def data_snips(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `jsontune` console script and of scripts/*.py."""
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="jsontune")
+    app(args=_config_as_recipe(argv if argv is not None else sys.argv[1:]), prog_name="jsontune")
+
+
+def _config_as_recipe(args: list[str]) -> list[str]:
+    """`train --config RECIPE ...` (TRL's and alignment-handbook's form) as `train RECIPE ...`. Done before
+    parsing: `train` passes unknown options through as recipe overrides, so their values would read as the
+    recipe."""
+    command = next((i for i, token in enumerate(args) if not token.startswith("-")), None)
+    if command is None or args[command] != "train":
+        return args
+    head, rest = args[:command + 1], args[command + 1:]
+    for i, token in enumerate(rest):
+        if token == "--config" and i + 1 < len(rest):
+            return head + [rest[i + 1]] + rest[:i] + rest[i + 2:]
+        if token.startswith("--config="):
+            return head + [token.split("=", 1)[1]] + rest[:i] + rest[i + 1:]
+    return args
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from jsontune.data.prompting import (
     choose_prompt_config,
 )
 from jsontune.data.schema_rendering import SCHEMA_FORMATS
+from jsontune.data.sources import SourceError, data_source
 from jsontune.data.splits import (
     NAME_KEY,
     SplitError,
@@ -57,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 JSONTUNE_SECTION = "jsontune"
 SPLIT_KEY = "split"
+DATA_FILES_KEY = "data_files"
 
 
 @dataclass
@@ -65,7 +67,9 @@ class JsontuneArguments:
 
     data_files: list[str] = field(
         default_factory=lambda: ["data/synthetic/records.jsonl"],
-        metadata={"help": "Contract JSONL files (README, \"Data format\"). Each is split into train/test on its "
+        metadata={"help": "Data sources (README, \"Data format\"): JSONL files of records, or in a recipe mappings "
+                          "{path, name, split, revision, format, columns, limit, weight} for JSON/CSV/Parquet files, "
+                          "folders and Hub datasets (jsontune.data.sources). Each is split into train/test on its "
                           "own, unless a split builder says otherwise."},
     )
     split: dict | None = field(
@@ -279,7 +283,8 @@ def _unknown_key_message(key: str, known: set[str], other: set[str], other_where
     if key in other:
         return f"unknown key '{key}' here: it belongs {other_where}"
     if key in ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split"):
-        return f"unknown key '{key}': jsontune reads contract JSONL files; set jsontune.data_files instead"
+        return (f"unknown key '{key}': jsontune reads its data from jsontune.data_files; a Hub dataset is a source "
+                "there: [{path: OWNER/NAME, name: CONFIG, split: train, revision: main}]")
     # A known key that the typo extends ("lora_rank" -> "lora_r") beats mere spelling distance.
     prefixes = sorted((k for k in known if len(k) >= 4 and key.startswith(k)), key=len, reverse=True)
     close = prefixes[:1] or difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
@@ -417,6 +422,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise RecipeError("\n".join(problems))
     _refuse_secrets(path, key_lines, data, section, overrides)
     split, split_where, overrides = _split_setting(path, key_lines, section, overrides)
+    sources = section.get(DATA_FILES_KEY)
+    if isinstance(sources, list) and any(isinstance(entry, dict) for entry in sources):
+        section.pop(DATA_FILES_KEY)  # mappings, which argparse cannot parse: checked below
+    else:
+        sources = None
 
     parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
     recipe_tokens: list[str] = []
@@ -438,6 +448,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     except (RecipeError, ValueError) as err:
         raise RecipeError(redact(f"{path} with overrides {' '.join(overrides)}: {err}")) from None
 
+    _refuse_unhonoured_trl_keys(path, key_lines, training, user_keys)
+    if sources is not None and DATA_FILES_KEY not in _override_keys(overrides):
+        jsontune.data_files = _checked_sources(path, key_lines, sources, split is not None)
     if model.model_name_or_path is None:
         raise RecipeError(f"{path}: 'model_name_or_path' is required (a path, a Hub id or {sorted(EMBEDDED_MODELS)})")
     _check_model_reference(path, model.model_name_or_path)
@@ -454,8 +467,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     if jsontune.min_train_steps < 0:
         raise RecipeError(f"{path}: jsontune.min_train_steps must be 0 or more, not {jsontune.min_train_steps}")
     for data_file in jsontune.data_files:
-        if not Path(data_file).is_file():
-            raise RecipeError(f"{path}: jsontune.data_files: no such file {data_file!r}")
+        if isinstance(data_file, str) and not Path(data_file).exists():
+            raise RecipeError(f"{path}: jsontune.data_files: no such file or folder {data_file!r}")
     _check_dev_settings(path, training, jsontune)
     if training.completion_only_loss is None:
         # TRL guesses from a "prompt" column, which pre-tokenised rows lack: it would train on the prompt too.
@@ -506,6 +519,50 @@ def _split_setting(path: Path, key_lines: dict[str, int], section: dict[str, Any
         raise RecipeError(f"{where}: jsontune.{SPLIT_KEY} must be a mapping {{{NAME_KEY}: BUILDER, option: value, "
                           f"...}}, not {split!r}")
     return split, where, rest
+
+
+# TRL keys that jsontune does not honour, and what to use instead (a recipe that sets one is refused, not ignored).
+UNHONOURED_TRL_KEYS = {
+    "assistant_only_loss": "jsontune computes the loss on the answer alone already (each row's JSON and its "
+                           "end-of-turn token, the completion mask); drop it",
+    "dataset_text_field": "jsontune builds each example from its prompt and reference; map your columns onto them "
+                          "with a data source, jsontune.data_files: [{path: FILE, columns: {prompt: COLUMN, "
+                          "reference: COLUMN}}]",
+}
+
+
+def _refuse_unhonoured_trl_keys(path: Path, key_lines: dict[str, int], training: SFTConfig,
+                                user_keys: list[str]) -> None:
+    for key, instead in UNHONOURED_TRL_KEYS.items():
+        if key in user_keys and getattr(training, key) is not False:  # setting it false asks for nothing
+            raise RecipeError(f"{path}:{key_lines.get(key, '?')}: {key} is not used by jsontune: {instead}")
+    template = training.chat_template_path
+    if template is not None and not (Path(template).is_file() and template.endswith((".jinja", ".j2"))):
+        raise RecipeError(f"{path}:{key_lines.get('chat_template_path', '?')}: chat_template_path must be a Jinja "
+                          f"template file (.jinja), not {template!r}: cloning another tokenizer's template adds "
+                          "tokens after jsontune has tokenised the data")
+
+
+def _checked_sources(path: Path, key_lines: dict[str, int], sources: list, split_builder: bool) -> list:
+    """The recipe's data sources, checked: paths as given, mappings spelled as `DataSource.describe` writes them."""
+    where = f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{DATA_FILES_KEY}', '?')}"
+    if split_builder:
+        raise RecipeError(f"{where}: jsontune.{DATA_FILES_KEY}: a split builder reads contract JSONL files; give "
+                          "their paths, not source mappings")
+    checked: list = []
+    for index, entry in enumerate(sources):
+        label = f"{where}: jsontune.{DATA_FILES_KEY}[{index}]"
+        if isinstance(entry, str):
+            checked.append(entry)
+            continue
+        try:
+            source = data_source(entry, label)
+        except SourceError as err:
+            raise RecipeError(str(err)) from None
+        if not Path(source.path).exists() and not is_hub_id(source.path):
+            raise RecipeError(f"{label}: no such file or folder {source.path!r} (nor a Hub dataset id, owner/name)")
+        checked.append(source.describe())
+    return checked
 
 
 def _check_dev_settings(path: Path, training: SFTConfig, args: JsontuneArguments) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import jsonschema
 
+from jsontune.data.row_formats import RowError, RowMapping
 from jsontune.data.schemas import validator
 from jsontune.errors import JsontuneError, MissingFileError
 from jsontune.files import atomic_write
@@ -33,12 +34,13 @@ MAX_LISTED_BAD_ROWS = 20
 
 @dataclass(frozen=True)
 class BadRow:
-    path: str
-    line: int
+    path: str  # a file, or a dataset source as `source[split]`
+    line: int  # the file's line, or the dataset's row (from 0)
     reason: str
+    separator: str = ":"  # file:line, source[split]#row
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        return f"{self.path}{self.separator}{self.line}: {self.reason}"
 
 
 class DataError(JsontuneError):
@@ -105,7 +107,7 @@ class LoadReport:
     duplicate_ids: list[str] = field(default_factory=list)
 
 
-def _check_record(obj: Any) -> str | None:
+def check_record(obj: Any) -> str | None:
     """The reason a parsed row breaks the contract, or None when it is good."""
     if not isinstance(obj, dict):
         return f"a record must be a JSON object, got {type(obj).__name__}"
@@ -124,6 +126,8 @@ def _check_record(obj: Any) -> str | None:
         return "'id' must be a string"
     if "meta" in obj and not isinstance(obj["meta"], dict):
         return "'meta' must be an object"
+    if "system" in obj and (not isinstance(obj["system"], str) or not obj["system"].strip()):
+        return "'system' (the row's system prompt) must be a non-empty string"
     schema = obj.get("schema")
     if schema is not None:
         if not isinstance(schema, dict):
@@ -139,8 +143,10 @@ def _check_record(obj: Any) -> str | None:
     return None
 
 
-def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list[dict], LoadReport]:
-    """Read and validate one contract JSONL file.
+def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error",
+               mapping: RowMapping = RowMapping()) -> tuple[list[dict], LoadReport]:
+    """Read and validate one JSONL file of records, in any row format (`jsontune.data.row_formats`; the format
+    is told by the columns unless `mapping` says it).
 
     Records without an `id` get `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
     `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report. A file
@@ -164,11 +170,14 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error") -> tuple[list
                 report.bad_rows.append(BadRow(str(path), line_no, f"not UTF-8 (byte {err.start}: {err.reason})"))
                 continue
             try:
-                obj = json.loads(text)
+                obj = mapping.convert(json.loads(text))
             except json.JSONDecodeError as err:
                 report.bad_rows.append(BadRow(str(path), line_no, f"not JSON: {err.msg} at column {err.colno}"))
                 continue
-            reason = _check_record(obj)
+            except RowError as err:
+                report.bad_rows.append(BadRow(str(path), line_no, str(err)))
+                continue
+            reason = check_record(obj)
             if reason is not None:
                 report.bad_rows.append(BadRow(str(path), line_no, reason))
                 continue

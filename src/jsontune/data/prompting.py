@@ -81,14 +81,16 @@ def user_text(record: dict, config: PromptConfig) -> str:
 
 
 def render_prompt(tokenizer, record: dict, config: PromptConfig) -> str:
-    """The full prompt text, ending where the model's answer begins."""
+    """The full prompt text, ending where the model's answer begins. A record's own `system` prompt (a
+    conversational row's system message) stands in for the recipe's."""
     text = user_text(record, config)
+    system_prompt = record.get("system") or config.system_prompt
     if config.format == "plain":
-        system = PLAIN_SYSTEM.format(system=config.system_prompt) if config.system_prompt else ""
+        system = PLAIN_SYSTEM.format(system=system_prompt) if system_prompt else ""
         return system + PLAIN_USER.format(prompt=text)
     messages = [{"role": "user", "content": text}]
-    if config.system_prompt:
-        messages.insert(0, {"role": "system", "content": config.system_prompt})
+    if system_prompt:
+        messages.insert(0, {"role": "system", "content": system_prompt})
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

@@ -26,7 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jsontune.data.contract import OnBadRows, dataset_label, normalise_prompt, read_jsonl
+from jsontune.data.contract import OnBadRows, dataset_label, normalise_prompt
+from jsontune.data.sources import data_source, read_source, source_fingerprint
 from jsontune.errors import JsontuneError
 
 logger = logging.getLogger(__name__)
@@ -67,17 +68,19 @@ class Splits:
 
 
 def load_splits(
-    files: list[str],
+    files: list[str | Mapping],
     test_fraction: float,
     seed: int,
     max_train_rows_per_file: list[int] | None = None,
     max_test_rows_per_file: list[int] | None = None,
     on_bad_rows: OnBadRows = "error",
 ) -> Splits:
-    """Load contract files and split each one on its own (seeded), so every source is in both splits.
+    """Load data sources (paths, or mappings: `jsontune.data.sources`) and split each one on its own (seeded), so
+    every source is in both splits.
 
-    The row limits hold one number for every file or one per file; the rows kept are the first of the
-    seeded shuffle, so a smaller limit keeps a subset of a larger one.
+    The row limits hold one number for every source or one per source; the rows kept are the first of the
+    seeded shuffle, so a smaller limit keeps a subset of a larger one. A source's `weight` keeps that share of
+    its training rows (the first of the same shuffle).
     """
 
     def limit_for(limits: list[int] | None, index: int) -> int | None:
@@ -86,17 +89,20 @@ def load_splits(
         return limits[0] if len(limits) == 1 else limits[index]
 
     splits = Splits(train=[], test=[])
-    for index, name in enumerate(files):
-        records, report = read_jsonl(name, on_bad_rows=on_bad_rows)
+    for index, entry in enumerate(files):
+        source = data_source(entry, f"data source {index + 1}")
+        records, report = read_source(source, on_bad_rows=on_bad_rows)
         train, test = split_records(records, test_fraction, seed)
+        train = train[:max(1, round(len(train) * source.weight)) if train else 0]
         train = train[:limit_for(max_train_rows_per_file, index)]
         test = test[:limit_for(max_test_rows_per_file, index)]
+        name = source.label
         splits.train += train
         splits.test += test
         splits.test_files += [name] * len(test)
         splits.files[name] = {
             "rows": report.rows, "bad_rows": len(report.bad_rows), "train": len(train), "test": len(test),
-            "sha256": file_sha256(name),
+            "sha256": source_fingerprint(source),
         }
     all_ids = Counter(r["id"] for r in splits.train + splits.test)
     duplicates = [name for name, count in all_ids.items() if count > 1]

@@ -210,7 +210,8 @@ def model_card(run_dir: Path, repo_id: str, merged: bool, benchmark_rows: list[d
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {repo_id.split('/')[-1]}", "",
              f"`{base_name}` fine-tuned with jsontune to turn text into JSON: {method}.", ""]
     lines += ["## Training data", "", "| file | license |", "|---|---|"]
-    data_files = (recipe.get("jsontune") or {}).get("data_files") or []
+    data_files = [f["path"] if isinstance(f, dict) else f for f in (recipe.get("jsontune") or {}).get("data_files")
+                  or []]
     lines += [f"| `{f}` | {data_license(f)} |" for f in data_files] or ["| (not recorded) | |"]
     if results:
         lines += ["", f"{results.get('train_examples', '?')} training examples, {results.get('global_steps', '?')} "

@@ -108,6 +108,9 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
     training_args, model_args = recipe.training, recipe.model
     model_path = resolve_model_name(model_args.model_name_or_path)
     tokenizer = load_tokenizer(model_path, model_args.model_revision)
+    if training_args.chat_template_path:  # before tokenising, so that training, dev metrics and the saved
+        # tokenizer all use it (TRL sets the same template again, which changes nothing)
+        tokenizer.chat_template = Path(training_args.chat_template_path).read_text(encoding="utf-8")
     prompt_config = recipe.prompt_config(tokenizer)
     splits = splits or recipe.splits()
     train_records, dev_records = hold_out_dev(splits.train, recipe.jsontune.dev_rows, recipe.jsontune.split_seed)

@@ -1,0 +1,120 @@
+"""Data sources: JSON/CSV/Parquet files, saved datasets and TRL's row formats become the same records, and every
+bad row is named by its source, its row and the reason."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from jsontune.data.contract import DataError
+from jsontune.data.prompting import PromptConfig, render_prompt
+from jsontune.data.sources import DataSource, SourceError, data_source, parse_columns, read_source
+from jsontune.data.splits import load_splits
+
+ROWS = [("Bob lives in Oslo.", {"name": "Bob", "city": "Oslo"}),
+        ("Ann lives in Rome.", {"name": "Ann", "city": "Rome"}),
+        ("Kim lives in Lima.", {"name": "Kim", "city": "Lima"})]
+
+
+def write_sources(folder) -> dict[str, DataSource]:
+    """The same three rows in every source and row format jsontune reads."""
+    import datasets
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([{"text": p, "json": json.dumps(r)} for p, r in ROWS]).to_parquet(folder / "rows.parquet")
+    pd.DataFrame([{"prompt": p, "reference": json.dumps(r)} for p, r in ROWS]).to_csv(folder / "rows.csv", index=False)
+    (folder / "messages.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "system", "content": "Answer with JSON."}, {"role": "user", "content": p},
+        {"role": "assistant", "content": json.dumps(r)}]}) + "\n" for p, r in ROWS))
+    (folder / "completions.jsonl").write_text("".join(json.dumps({
+        "prompt": [{"role": "user", "content": p}], "completion": [{"role": "assistant", "content": json.dumps(r)}]})
+        + "\n" for p, r in ROWS))
+    datasets.Dataset.from_list([{"prompt": p, "completion": json.dumps(r)} for p, r in ROWS]).save_to_disk(
+        str(folder / "saved"))
+    return {"parquet": DataSource(str(folder / "rows.parquet"), columns={"prompt": "text", "reference": "json"}),
+            "csv": DataSource(str(folder / "rows.csv")),
+            "messages": DataSource(str(folder / "messages.jsonl")),
+            "prompt_completion": DataSource(str(folder / "completions.jsonl")),
+            "saved_to_disk": DataSource(str(folder / "saved"))}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    return write_sources(tmp_path_factory.mktemp("sources"))
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv", "messages", "prompt_completion", "saved_to_disk"])
+def test_every_source_and_row_format_gives_the_same_records(sources, kind):
+    records, report = read_source(sources[kind])
+    assert [(r["prompt"], r["reference"]) for r in records] == ROWS and report.rows == 3
+    assert len({r["id"] for r in records}) == 3
+
+
+def test_a_messages_rows_system_message_becomes_its_system_prompt(sources, tokenizer):
+    record = read_source(sources["messages"])[0][0]
+    assert record["system"] == "Answer with JSON."
+    text = render_prompt(tokenizer, record, PromptConfig("chat", system_prompt="The recipe's."))
+    assert "Answer with JSON." in text and "The recipe's." not in text
+
+
+def test_a_bad_parquet_row_is_named_by_source_split_and_row(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "bad.parquet"
+    pd.DataFrame([{"text": "ok", "json": "{}"}, {"text": "broken", "json": "{\"a\": "},
+                  {"text": "", "json": "{}"}]).to_parquet(path)
+    with pytest.raises(DataError) as caught:
+        read_source(DataSource(str(path), columns={"prompt": "text", "reference": "json"}))
+    message = str(caught.value)
+    assert f"{path}[train]#1: 'reference' is text that is not JSON" in message
+    assert f"{path}[train]#2: missing or empty 'prompt'" in message
+
+
+@pytest.mark.parametrize("messages, reason", [
+    ([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], "got the roles ['user', 'user']"),
+    ([{"role": "user", "content": "a"}, {"role": "assistant", "content": "not json"}], "is text that is not JSON"),
+    ([{"role": "user", "content": "a"}], "the assistant's JSON"),
+    ("hello", "must be a list of messages"),
+])
+def test_a_bad_messages_row_is_named_by_file_line_and_reason(tmp_path, messages, reason):
+    path = tmp_path / "chat.jsonl"
+    good = {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "{}"}]}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({"messages": messages}) + "\n")
+    with pytest.raises(DataError, match=rf"chat\.jsonl:2: .*{re.escape(reason)}"):
+        read_source(DataSource(str(path)))
+
+
+def test_skipped_bad_rows_are_counted_per_source_and_weights_and_limits_apply(sources, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "p", "reference": {}}) + "\n" + json.dumps({"prompt": "p"}) + "\n")
+    csv = sources["csv"]
+    splits = load_splits([str(bad), {"path": csv.path, "limit": 2}, {"path": sources["messages"].path,
+                                                                      "weight": 0.5}], 0.0, 0, on_bad_rows="skip")
+    assert splits.files[str(bad)]["bad_rows"] == 1 and splits.files[str(bad)]["train"] == 1
+    assert splits.files[csv.path]["rows"] == 2
+    assert splits.files[sources["messages"].path]["train"] == 2  # half of 3, rounded
+
+
+def test_a_source_mapping_is_checked_and_columns_parse_from_the_command_line():
+    assert parse_columns("prompt=text, reference=json") == {"prompt": "text", "reference": "json"}
+    for bad, words in (({"path": "x", "wieght": 1}, "unknown key"), ({"path": "x", "weight": 2}, "weight"),
+                       ({"path": "x", "columns": {"answer": "y"}}, "'answer' is not a field"), ({}, "path")):
+        with pytest.raises(SourceError, match=words):
+            data_source(bad, "recipe.yaml:3")
+    with pytest.raises(SourceError, match="FIELD=COLUMN"):
+        parse_columns("prompt")
+
+
+def test_data_check_reads_any_source_with_its_columns_from_the_command_line(sources):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "jsontune.cli", "data", "check", sources["parquet"].path]
+    unmapped = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    mapped = subprocess.run([*command, "--columns", "prompt=text,reference=json"], capture_output=True, text=True,
+                            timeout=120)
+    assert unmapped.returncode == 1 and "[train]#0: missing or empty 'prompt'" in unmapped.stderr
+    assert mapped.returncode == 0 and "3 good, 0 bad" in mapped.stdout, mapped.stderr
