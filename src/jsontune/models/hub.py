@@ -21,6 +21,7 @@ import yaml
 
 from jsontune.errors import JsontuneError
 from jsontune.files import write_text
+from jsontune.models.base_model import embedded_model_of
 from jsontune.models.credentials import redact
 from jsontune.models.loading import hub_offline, is_hub_id
 from jsontune.models.merge import merged_model
@@ -98,6 +99,7 @@ def stage_run(run_dir: str | Path, stage_dir: str | Path, repo_id: str, merged: 
     else:
         _copy(run_dir, stage_dir, WEIGHT_FILES + TOKENIZER_FILES)
     _copy(run_dir, stage_dir, DESCRIPTION_FILES)
+    _name_hub_base(stage_dir, hub_base(run_dir, _read_yaml(recipe_path(run_dir))))
     rows, plot = read_benchmark(benchmark, run_dir.name) if benchmark else ([], None)
     if plot is not None:
         shutil.copy2(plot, stage_dir / BENCHMARK_PLOT_FILE)
@@ -137,6 +139,21 @@ def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: b
     finally:
         if not keep:
             shutil.rmtree(staged, ignore_errors=True)
+
+
+def _name_hub_base(stage_dir: Path, base_id: str | None) -> None:
+    """The staged adapter names its base by Hub id, so that `AutoPeftModelForCausalLM` finds it anywhere (jsontune
+    still finds an embedded base offline: `jsontune.models.loading.resolve_base`)."""
+    for config_path in (stage_dir / ADAPTER_CONFIG_FILE, stage_dir / "adapter" / ADAPTER_CONFIG_FILE):
+        if not config_path.is_file():
+            continue
+        if base_id is None:
+            logger.warning("%s names a local base model, which the Hub does not know: others cannot load it with "
+                           "peft alone", config_path)
+            continue
+        config = json.loads(config_path.read_text())
+        config["base_model_name_or_path"] = base_id
+        write_text(config_path, json.dumps(config, indent=2) + "\n")
 
 
 def _copy(source: Path, dest: Path, names: tuple[str, ...]) -> None:
@@ -192,12 +209,27 @@ def _number(value) -> str:
         return "–"
 
 
+def hub_base(run_dir: Path, recipe: dict) -> str | None:
+    """The Hub id of a run's base model: the upstream repository of an embedded model, a Hub id as given, or
+    None for a local folder the Hub does not know."""
+    base = adapter_base(run_dir) if is_adapter(run_dir) else str(recipe.get("model_name_or_path") or "")
+    embedded = embedded_model_of(base)
+    if embedded is not None:
+        return embedded.hub_id
+    return base if is_hub_id(base) and not Path(base).exists() else None
+
+
 def model_card(run_dir: Path, repo_id: str, merged: bool, benchmark_rows: list[dict], has_plot: bool) -> str:
+    """The card: front matter by huggingface_hub (base model, datasets, license, tags, model-index), then text."""
+    from huggingface_hub import ModelCard, ModelCardData
+
     recipe = _read_yaml(recipe_path(run_dir))
     results = read_train_results(run_dir) or {}
     adapter = is_adapter(run_dir)
     base = adapter_base(run_dir) if adapter else recipe.get("model_name_or_path", "unknown")
-    base_name = Path(base).name if Path(base).exists() else base
+    base_id = hub_base(run_dir, recipe)
+    embedded = embedded_model_of(str(base))
+    base_name = base_id or (Path(base).name if Path(base).exists() else base)
     if adapter:
         lora = adapter_settings(run_dir)
         method = (f"LoRA (r {lora.get('r')}, alpha {lora.get('lora_alpha')}, dropout {lora.get('lora_dropout')}, "
@@ -205,13 +237,23 @@ def model_card(run_dir: Path, repo_id: str, merged: bool, benchmark_rows: list[d
         method += ", merged into the base weights" if merged else ""
     else:
         method = "complete fine-tuning"
-    front = {"base_model": base_name, "library_name": "peft" if adapter and not merged else "transformers",
-             "pipeline_tag": "text-generation", "tags": ["jsontune", "trl", "sft", "json"]}
-    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {repo_id.split('/')[-1]}", "",
-             f"`{base_name}` fine-tuned with jsontune to turn text into JSON: {method}.", ""]
-    lines += ["## Training data", "", "| file | license |", "|---|---|"]
     data_files = [f["path"] if isinstance(f, dict) else f for f in (recipe.get("jsontune") or {}).get("data_files")
                   or []]
+    name = repo_id.split("/")[-1]
+    data = ModelCardData(
+        base_model=base_id, datasets=[f if is_hub_id(f) and not Path(f).exists() else Path(f).name
+                                      for f in data_files] or None,
+        license=embedded.license if embedded else None, library_name="peft" if adapter and not merged else
+        "transformers", pipeline_tag="text-generation", tags=["jsontune", "trl", "sft", "json"], model_name=name,
+        eval_results=eval_results(benchmark_rows, run_dir.name) or None)
+    lines = [f"# {name}", "", f"`{base_name}` fine-tuned with jsontune to turn text into JSON: {method}.", ""]
+    if embedded is not None:
+        lines += [f"The base weights are jsontune's embedded copy of `{embedded.hub_id}`: its {embedded.upstream}; "
+                  "jsontune finds that copy offline, and `AutoPeftModelForCausalLM` loads the Hub's original "
+                  "(fp32 rather than de-quantised, so answers may differ slightly).", ""]
+    elif base_id is None:
+        lines += [f"The base is a local model (`{base_name}`), not on the Hub: load it from where it was trained.", ""]
+    lines += ["## Training data", "", "| file | license |", "|---|---|"]
     lines += [f"| `{f}` | {data_license(f)} |" for f in data_files] or ["| (not recorded) | |"]
     if results:
         lines += ["", f"{results.get('train_examples', '?')} training examples, {results.get('global_steps', '?')} "
@@ -232,9 +274,35 @@ def model_card(run_dir: Path, repo_id: str, merged: bool, benchmark_rows: list[d
               "from jsontune import generate_json", "",
               f'path = snapshot_download("{repo_id}")',
               'print(generate_json("Carla ordered 5 notebooks.", model_path=path, decoding="constrained"))', "```"]
+    if adapter and not merged and base_id:
+        lines += ["", "Without jsontune (the prompt as jsontune renders it: see `jsontune_prompt.json`):", "",
+                  "```python", "from peft import AutoPeftModelForCausalLM", "",
+                  f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")', "```"]
     if recipe:
         lines += ["", "## Recipe", "", "```yaml", yaml.safe_dump(recipe, sort_keys=False).strip(), "```"]
-    return "\n".join(lines) + "\n"
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+    return str(card)
+
+
+def eval_results(benchmark_rows: list[dict], model_name: str):
+    """The model-index entries of a run's own benchmark rows: one per metric and decoding."""
+    from huggingface_hub import EvalResult
+
+    found = []
+    for row in benchmark_rows:
+        if row.get("model") != model_name:
+            continue
+        for key, label in CARD_METRICS:
+            try:
+                value = float(row.get(key))
+            except (TypeError, ValueError):
+                continue
+            decoding = row.get("decoding") or "greedy"
+            found.append(EvalResult(task_type="text-generation", task_name="text to JSON", dataset_type="json",
+                                    dataset_name="jsontune benchmark (the recipe's test split)", dataset_split="test",
+                                    metric_type=key, metric_name=f"{label} ({decoding})", metric_value=round(value, 4),
+                                    metric_config=decoding))
+    return found
 
 
 def _read_yaml(path: Path) -> dict:

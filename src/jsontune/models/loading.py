@@ -24,7 +24,7 @@ import torch
 from jsontune import run_dir
 from jsontune.data.prompting import PromptConfig
 from jsontune.errors import MissingFileError
-from jsontune.models.base_model import EMBEDDED_MODELS, resolve_model_name
+from jsontune.models.base_model import EMBEDDED_MODELS, embedded_model_of, resolve_model_name
 
 # OWNER/NAME of a Hub repository (a model id or a repo to push to).
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -56,13 +56,33 @@ def load_tokenizer(source: str | Path, revision: str = "main"):
     return tokenizer
 
 
-def resolve_base(name: str) -> str:
+def resolve_base(name: str, run: str | Path | None = None) -> str:
     """The path of an adapter's base model: a path as given; an embedded model found (or prepared) again by its
-    name, even when the adapter recorded another machine's path to it."""
+    name, even when the adapter recorded another machine's path to it.
+
+    A pushed adapter names its base by the Hub id of the model it came from (the embedded SmolLM2 by
+    HuggingFaceTB/SmolLM2-135M-Instruct, so that peft loads it anywhere). When the adapter's run folder `run`
+    says it was trained on the embedded copy (its recipe), that copy is the base, found offline: the Hub's
+    weights are not the de-quantised ones it was trained on.
+    """
     if Path(name).exists():
         return name
-    embedded = Path(name).name
-    return resolve_model_name(embedded if embedded in EMBEDDED_MODELS else name)
+    embedded = embedded_model_of(name)
+    if embedded is not None and (name != embedded.hub_id or (run is not None and trained_on_embedded(run))):
+        return resolve_model_name(embedded.name)
+    return resolve_model_name(name)
+
+
+def trained_on_embedded(run: str | Path) -> bool:
+    """Whether a run folder's recipe names an embedded model (by its name or its prepared folder) as the base."""
+    import yaml
+
+    recipe = run_dir.recipe_path(run)
+    if not recipe.is_file():
+        return False
+    base = (yaml.safe_load(recipe.read_text()) or {}).get("model_name_or_path") or ""
+    embedded = embedded_model_of(str(base))
+    return embedded is not None and base != embedded.hub_id
 
 
 @dataclass(frozen=True)
@@ -129,7 +149,7 @@ def model_source(model_path: str | Path, adapter: str | Path | None = None) -> M
         if run_dir.is_adapter(path):
             if adapter is not None:
                 raise ModelPathError(f"{path}: is a LoRA adapter; give its base model as the model, or drop --adapter")
-            return ModelSource(resolve_base(run_dir.adapter_base(path)), name)
+            return ModelSource(resolve_base(run_dir.adapter_base(path), path), name)
         if not run_dir.is_model(path):
             raise ModelPathError(f"{path}: holds no model ({run_dir.MODEL_CONFIG_FILE} or "
                                  f"{run_dir.ADAPTER_CONFIG_FILE}); is training still running, or was it stopped?")

@@ -30,7 +30,7 @@ def merged_model(adapter: str | Path, base: str | None = None):
     from transformers import AutoModelForCausalLM
 
     try:
-        base_path = resolve_base(base or run_dir.adapter_base(adapter))
+        base_path = resolve_base(base or run_dir.adapter_base(adapter), adapter)
     except run_dir.RunDirError as err:
         raise MergeError(str(err)) from None
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype="float32")
