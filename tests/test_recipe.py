@@ -125,7 +125,7 @@ def test_unknown_override(tmp_path):
 
 def test_missing_data_file(tmp_path):
     path = _write(tmp_path, BASE + "jsontune:\n  data_files: [nowhere.jsonl]\n")
-    with pytest.raises(RecipeError, match="no such file 'nowhere.jsonl'"):
+    with pytest.raises(RecipeError, match="no such file or folder 'nowhere.jsonl'"):
         load_recipe(path)
 
 

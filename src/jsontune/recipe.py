@@ -29,7 +29,7 @@ from jsontune.data.prompting import (
     choose_prompt_config,
 )
 from jsontune.data.schema_rendering import SCHEMA_FORMATS
-from jsontune.data.sources import SourceError, data_source
+from jsontune.data.sources import SourceError, data_source, is_hub_dataset
 from jsontune.data.splits import (
     NAME_KEY,
     SplitError,
@@ -559,7 +559,7 @@ def _checked_sources(path: Path, key_lines: dict[str, int], sources: list, split
             source = data_source(entry, label)
         except SourceError as err:
             raise RecipeError(str(err)) from None
-        if not Path(source.path).exists() and not is_hub_id(source.path):
+        if not Path(source.path).exists() and not is_hub_dataset(source.path):
             raise RecipeError(f"{label}: no such file or folder {source.path!r} (nor a Hub dataset id, owner/name)")
         checked.append(source.describe())
     return checked

@@ -118,3 +118,40 @@ def test_data_check_reads_any_source_with_its_columns_from_the_command_line(sour
                             timeout=120)
     assert unmapped.returncode == 1 and "[train]#0: missing or empty 'prompt'" in unmapped.stderr
     assert mapped.returncode == 0 and "3 good, 0 bad" in mapped.stdout, mapped.stderr
+
+
+def test_table_rows_lose_their_empty_cells_and_keep_numeric_ids_as_text(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "ids.csv"
+    pd.DataFrame([{"id": 7, "prompt": "a", "reference": "{}", "system": None},
+                  {"id": 8, "prompt": "b", "reference": "{}", "system": "Be brief."}]).to_csv(path, index=False)
+    records, _ = read_source(DataSource(str(path)))
+    assert [r["id"] for r in records] == ["7", "8"]
+    assert "system" not in records[0] and records[1]["system"] == "Be brief."
+
+
+def test_a_reference_held_as_nested_columns_is_refused_rather_than_filled_with_nulls(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "nested.parquet"
+    pd.DataFrame([{"prompt": "a", "reference": {"x": 1}}, {"prompt": "b", "reference": {"y": 2}}]).to_parquet(path)
+    with pytest.raises(SourceError, match="store it as JSON text"):
+        read_source(DataSource(str(path)))
+
+
+def test_a_json_array_file_keeps_each_rows_own_keys_and_names_a_bad_row_by_its_index(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{"prompt": "a", "reference": {"x": 1}}, {"prompt": "b", "reference": {"y": None}}]))
+    records, _ = read_source(DataSource(str(path)))
+    assert [r["reference"] for r in records] == [{"x": 1}, {"y": None}]
+    path.write_text(json.dumps([{"prompt": "a", "reference": {}}, {"prompt": ""}]))
+    with pytest.raises(DataError, match=r"rows\.json#1: missing or empty 'prompt'"):
+        read_source(DataSource(str(path)))
+
+
+def test_a_jsonl_sources_limit_stops_reading_before_a_later_bad_row(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"prompt": "a", "reference": {}}) + "\n" + "not json\n")
+    records, report = read_source(DataSource(str(path), limit=1))
+    assert len(records) == 1 and report.rows == 1

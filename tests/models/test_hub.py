@@ -229,12 +229,14 @@ def test_an_embedded_base_is_named_by_its_hub_id_in_the_card_and_the_adapter_tha
     config["base_model_name_or_path"] = str(REPO / "models/base" / embedded.name)
     (run / "adapter_config.json").write_text(json.dumps(config))
     recipe = yaml.safe_load((run / "recipe.yaml").read_text())
-    (run / "recipe.yaml").write_text(yaml.safe_dump({**recipe, "model_name_or_path": embedded.name}))
+    data = {**recipe["jsontune"], "data_files": [*recipe["jsontune"]["data_files"], {"path": "me/json-tasks"}]}
+    (run / "recipe.yaml").write_text(yaml.safe_dump({**recipe, "model_name_or_path": embedded.name,
+                                                     "jsontune": data}))
     result = push_run(run, "me/json-lora", dry_run=True, stage_dir=tmp_path / "stage", benchmark=benchmark_csv)
 
     card = ModelCard.load(result.staged / "README.md")
     assert card.data.base_model == embedded.hub_id and card.data.license == "apache-2.0"
-    assert card.data.datasets == ["records.jsonl", "AddToPlaylist.jsonl"]
+    assert card.data.datasets == ["me/json-tasks"]  # the Hub's datasets only; local files are listed in the text
     values = {(r.metric_type, r.metric_config): r.metric_value for r in card.data.eval_results}
     assert values == {("strict_parse_rate", "constrained"): 1.0, ("schema_adherence", "constrained"): 1.0,
                       ("exact_match", "constrained"): 0.262, ("field_f1", "constrained"): 0.702,

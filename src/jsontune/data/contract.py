@@ -143,12 +143,13 @@ def check_record(obj: Any) -> str | None:
     return None
 
 
-def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error",
-               mapping: RowMapping = RowMapping()) -> tuple[list[dict], LoadReport]:
+def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error", mapping: RowMapping = RowMapping(),
+               limit: int | None = None) -> tuple[list[dict], LoadReport]:
     """Read and validate one JSONL file of records, in any row format (`jsontune.data.row_formats`; the format
     is told by the columns unless `mapping` says it).
 
-    Records without an `id` get `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
+    Only the first `limit` rows are read, when given. Records without an `id` get
+    `<file stem>-<line>`. With `on_bad_rows="error"` any bad row raises
     `DataError` listing every bad row; with `"skip"` bad rows are left out and counted in the report. A file
     without a row (empty, or blank lines only) raises `DataError` either way.
     """
@@ -163,6 +164,8 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error",
         for line_no, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
+            if limit is not None and report.rows >= limit:
+                break
             report.rows += 1
             try:
                 text = raw.decode("utf-8")

@@ -37,6 +37,8 @@ class RowMapping:
     columns: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
+        if not isinstance(self.columns, Mapping):
+            raise ValueError(f"columns must map fields to columns, e.g. {{prompt: text}}, not {self.columns!r}")
         if self.format not in ROW_FORMATS:
             raise ValueError(f"format must be one of {', '.join(ROW_FORMATS)}, not {self.format!r}")
         unknown = sorted(set(self.columns) - set(FIELDS))
@@ -112,7 +114,7 @@ def _turns(messages: list, where: str, answer_expected: bool) -> dict:
                                                                   else "")
         raise RowError(f"{where} must be {shape}; got the roles {roles}")
     record: dict[str, Any] = {}
-    if roles[0] == "system":
+    if roles[0] == "system" and messages[0]["content"].strip():  # an empty one (common in exports) says nothing
         record["system"] = messages[0]["content"]
     record["prompt"] = messages[roles.index("user")]["content"]
     if answer_expected:

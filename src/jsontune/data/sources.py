@@ -13,7 +13,9 @@ lines can be named); the rest through `datasets`.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -56,10 +58,12 @@ class DataSource:
         if not 0 < self.weight <= 1:
             raise ValueError(f"weight must be in (0, 1] (the share of its training rows kept), not {self.weight}")
         self.mapping  # noqa: B018 - checks the format and the columns
+        if not Path(self.path).exists() and not is_hub_dataset(self.path) and (self.name or self.revision):
+            raise ValueError(f"{self.path}: name and revision are for Hub datasets, and this is not one")
 
     @property
     def mapping(self) -> RowMapping:
-        return RowMapping(self.format, dict(self.columns))
+        return RowMapping(self.format, self.columns)
 
     @property
     def label(self) -> str:
@@ -75,6 +79,14 @@ class DataSource:
             if item.name != "path" and value != getattr(defaults, item.name):
                 described[item.name] = dict(value) if item.name == "columns" else value
         return described
+
+
+def is_hub_dataset(path: str) -> bool:
+    """Whether a source's path reads as a Hub dataset id (OWNER/NAME without a data file's suffix) rather than a
+    local file or folder."""
+    parts = path.split("/")
+    return (len(parts) == 2 and all(parts) and not path.startswith((".", "/")) and not Path(path).exists()
+            and Path(path).suffix.lower() not in (*BUILDERS, ".jsonl"))
 
 
 def data_source(spec: str | Mapping | DataSource, where: str = "a data source") -> DataSource:
@@ -110,13 +122,19 @@ def parse_columns(text: str | None) -> dict[str, str]:
 
 
 def read_source(source: DataSource, on_bad_rows: OnBadRows = "error") -> tuple[list[dict], LoadReport]:
-    """Read and check every row of a source (as `read_jsonl` does for a file)."""
+    """Read and check the rows of a source (as `read_jsonl` does for a file), its first `limit` at most."""
     path = Path(source.path)
-    if path.suffix == ".jsonl" or (path.is_file() and path.suffix not in BUILDERS):
-        records, report = read_jsonl(path, on_bad_rows, source.mapping)
-        return _limited(records, source), report
-    rows, split = _dataset_rows(source)
-    where = f"{source.label}[{split}]"
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl" or (suffix == ".json" and not _json_array(path)):
+        return read_jsonl(path, on_bad_rows, source.mapping, source.limit)
+    if path.is_file() and suffix not in BUILDERS:
+        kind = path.suffix or "a file without a suffix"
+        raise SourceError(f"{path}: a data file is .jsonl, .json, .csv or .parquet, not {kind}")
+    if suffix == ".json":
+        rows, where, tabular = json.loads(path.read_text(encoding="utf-8")), str(path), False
+    else:
+        rows, split = _dataset_rows(source)
+        where, tabular = f"{source.label}[{split}]", True
     records: list[dict] = []
     report = LoadReport()
     for index, row in enumerate(rows):
@@ -124,7 +142,7 @@ def read_source(source: DataSource, on_bad_rows: OnBadRows = "error") -> tuple[l
             break
         report.rows += 1
         try:
-            obj = source.mapping.convert(row)
+            obj = source.mapping.convert(_tabular_row(row, source) if tabular else row)
             reason = check_record(obj)
         except RowError as err:
             reason = str(err)
@@ -138,6 +156,8 @@ def read_source(source: DataSource, on_bad_rows: OnBadRows = "error") -> tuple[l
     if report.rows == 0:
         raise DataError([], f"{where}: holds no rows")
     report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
+    if report.duplicate_ids:
+        logger.warning("%s: %d duplicate id(s), e.g. %s", where, len(report.duplicate_ids), report.duplicate_ids[:3])
     if report.bad_rows:
         if on_bad_rows == "error":
             raise DataError(report.bad_rows)
@@ -160,8 +180,35 @@ def source_fingerprint(source: DataSource) -> str:
     return digest.hexdigest()
 
 
-def _limited(records: list[dict], source: DataSource) -> list[dict]:
-    return records[:source.limit] if source.limit is not None else records
+def _json_array(path: Path) -> bool:
+    """Whether a .json file holds one JSON array of rows (else it is read as JSON lines)."""
+    with path.open("rb") as handle:
+        return handle.read(4096).lstrip()[:1] == b"["
+
+
+def _tabular_row(row: dict, source: DataSource) -> dict:
+    """A row of a table as a record would hold it: columns without a value (None, NaN) are absent, and an id the
+    table stored as a number is text."""
+    clean = {key: value for key, value in row.items()
+             if value is not None and not (isinstance(value, float) and math.isnan(value))}
+    id_column = source.mapping.column("id")
+    if isinstance(clean.get(id_column), (int, float)) and not isinstance(clean[id_column], bool):
+        number = clean[id_column]
+        clean[id_column] = str(int(number)) if float(number).is_integer() else str(number)
+    return clean
+
+
+def _check_columns(rows, source: DataSource, where: str) -> None:
+    """A reference or a schema held as nested columns is refused: Arrow gives every row the keys of all rows,
+    filling the missing ones with nulls, which would change the answers the model learns."""
+    import datasets
+
+    features = getattr(rows, "features", None) or {}
+    for name in ("reference", "schema"):
+        feature = features.get(source.mapping.column(name))
+        if feature is not None and not (isinstance(feature, datasets.Value) and "string" in feature.dtype):
+            raise SourceError(f"{where}: column {source.mapping.column(name)!r} ({name}) holds nested values, which "
+                              f"the table format fills with nulls across rows: store it as JSON text")
 
 
 def _dataset_rows(source: DataSource):
@@ -187,5 +234,6 @@ def _dataset_rows(source: DataSource):
     if isinstance(loaded, datasets.DatasetDict):
         if source.split not in loaded:
             raise SourceError(f"{source.label}: has no split {source.split!r} (it has {', '.join(loaded)})")
-        return loaded[source.split], source.split
+        loaded = loaded[source.split]
+    _check_columns(loaded, source, f"{source.label}[{source.split}]")
     return loaded, source.split

@@ -178,8 +178,17 @@ def resolve_model_name(name_or_path: str) -> str:
 
 
 def embedded_model_of(name_or_path: str) -> EmbeddedModel | None:
-    """The embedded model a name, a path to its prepared folder, or its upstream Hub id stands for, if any."""
+    """The embedded model a name, its upstream Hub id, or a path to its prepared folder stands for, if any.
+
+    A folder here counts only when it holds the note `prepare_base` writes (a model saved elsewhere under the same
+    folder name is another model); a path that does not exist here is taken by its last part (a run trained on
+    another machine records that machine's path).
+    """
     for model in EMBEDDED_MODELS.values():
-        if name_or_path == model.hub_id or Path(name_or_path).name == model.name:
+        if name_or_path in (model.hub_id, model.name):
+            return model
+        path = Path(name_or_path)
+        if path.name == model.name and ((path / SOURCE_NOTE).is_file() or not path.exists()) \
+                and len(path.parts) != 2:  # OWNER/NAME is a Hub id, someone else's model
             return model
     return None

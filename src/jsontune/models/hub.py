@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from jsontune.data.sources import is_hub_dataset
 from jsontune.errors import JsontuneError
 from jsontune.files import write_text
 from jsontune.models.base_model import embedded_model_of
@@ -241,8 +242,7 @@ def model_card(run_dir: Path, repo_id: str, merged: bool, benchmark_rows: list[d
                   or []]
     name = repo_id.split("/")[-1]
     data = ModelCardData(
-        base_model=base_id, datasets=[f if is_hub_id(f) and not Path(f).exists() else Path(f).name
-                                      for f in data_files] or None,
+        base_model=base_id, datasets=[f for f in data_files if is_hub_dataset(f)] or None,  # the Hub links them
         license=embedded.license if embedded else None, library_name="peft" if adapter and not merged else
         "transformers", pipeline_tag="text-generation", tags=["jsontune", "trl", "sft", "json"], model_name=name,
         eval_results=eval_results(benchmark_rows, run_dir.name) or None)

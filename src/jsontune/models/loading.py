@@ -78,6 +78,8 @@ def trained_on_embedded(run: str | Path) -> bool:
     import yaml
 
     recipe = run_dir.recipe_path(run)
+    if not recipe.is_file():  # a merged push keeps its adapter in adapter/, the recipe beside it
+        recipe = run_dir.recipe_path(Path(run).parent)
     if not recipe.is_file():
         return False
     base = (yaml.safe_load(recipe.read_text()) or {}).get("model_name_or_path") or ""
