@@ -243,10 +243,22 @@ COLUMNS_HELP = ("The columns of the data's fields, FIELD=COLUMN,...: prompt, ref
 
 
 def _source(path: str, columns: str | None):
-    """The data source of a command line's path and --columns."""
-    from jsontune.data.sources import data_source, parse_columns
+    """The data source of a command line's path (or a source mapping as JSON) and --columns."""
+    import json
 
-    return data_source({"path": path, "columns": parse_columns(columns)}, path)
+    from jsontune.data.sources import SourceError, data_source, parse_columns
+
+    spec: dict = {"path": path}
+    if path.lstrip().startswith("{"):
+        try:
+            spec = json.loads(path)
+        except json.JSONDecodeError as err:
+            raise SourceError(f"--data {path!r}: not a JSON source mapping ({err.msg})") from None
+        if not isinstance(spec, dict):
+            raise SourceError(f"--data {path!r}: a source mapping is a JSON object")
+    if columns:
+        spec = {**spec, "columns": parse_columns(columns)}
+    return data_source(spec, "--data")
 
 
 def _bound_limits(bounds: str) -> tuple[int | None, ...]:
@@ -262,7 +274,9 @@ def evaluate(
     model: str = typer.Option(..., help="Model directory (standalone model or LoRA adapter) or embedded model "
                                         "name."),
     data: str = typer.Option(..., help="Data to evaluate on: a JSONL file of records, a JSON, CSV or Parquet file, "
-                                       "a folder (of such files, or saved by datasets) or a Hub dataset id."),
+                                       "a folder (of such files, or saved by datasets), a Hub dataset id, or a "
+                                       "source mapping as JSON ('{\"path\": \"OWNER/NAME\", \"split\": "
+                                       "\"test\"}')."),
     columns: str | None = typer.Option(None, help=COLUMNS_HELP),
     out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json (one that holds "
                                        "another evaluation needs --overwrite)."),

@@ -155,3 +155,13 @@ def test_a_jsonl_sources_limit_stops_reading_before_a_later_bad_row(tmp_path):
     path.write_text(json.dumps({"prompt": "a", "reference": {}}) + "\n" + "not json\n")
     records, report = read_source(DataSource(str(path), limit=1))
     assert len(records) == 1 and report.rows == 1
+
+
+def test_eval_and_data_check_take_a_whole_source_mapping_as_json(sources):
+    import subprocess
+    import sys
+
+    spec = json.dumps({"path": sources["parquet"].path, "limit": 2})
+    done = subprocess.run([sys.executable, "-m", "jsontune.cli", "data", "check", spec, "--columns",
+                           "prompt=text,reference=json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "2 good, 0 bad" in done.stdout, done.stderr
