@@ -19,6 +19,7 @@ BIN = Path(sys.executable).parent
 COMMANDS = [
     [str(BIN / "jsontune"), "--help"],
     [str(BIN / "jsontune"), "train", "--help"],
+    [str(BIN / "jsontune"), "grpo", "--help"],
     [str(BIN / "jsontune"), "eval", "--help"],
     [str(BIN / "jsontune"), "generate", "--help"],
     [str(BIN / "jsontune"), "bench-decoding", "--help"],

@@ -119,6 +119,34 @@ def train(
                f"{figures['train_tokens_per_second']:.0f} tokens/s -> {loaded.training.output_dir}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def grpo(
+    ctx: typer.Context,
+    recipe: Path = typer.Argument(..., help="GRPO recipe YAML (recipes/grpo.yaml): TRL's GRPOConfig and ModelConfig "
+                                            "keys, model_name_or_path a jsontune run folder, and the jsontune "
+                                            "section."),
+) -> None:
+    """Reinforce a fine-tuned model with GRPO and JSON rewards. Recipe keys can be overridden after it, as for
+    train: --max_steps 5 --output_dir D.
+
+    The prompts are those of SFT (the run folder's saved prompt settings), the rewards those the recipe
+    names (jsontune.rewards, weighted by reward_weights); the output is a run folder like SFT's, with
+    rewards.png, the mean of each reward per step.
+    """
+    from trl import GRPOConfig
+
+    from jsontune.recipe import load_recipe
+    from jsontune.training.grpo import train_grpo
+
+    _setup_logging()
+    loaded = load_recipe(recipe, list(ctx.args), trainer_config=GRPOConfig)
+    figures = train_grpo(loaded)
+    history = figures["reward_history"]["total"]
+    last = f"{history[-1][1]:.3f}" if history else "-"
+    typer.echo(f"{figures['global_steps']} steps, {figures['train_runtime_s']:.0f} s, last mean reward {last} "
+               f"-> {loaded.training.output_dir}")
+
+
 @app.command()
 def merge(
     adapter: Path = typer.Argument(..., help="A LoRA run folder (adapter_config.json, adapter weights, tokenizer)."),
@@ -764,7 +792,7 @@ def _config_as_recipe(args: list[str]) -> list[str]:
     parsing: `train` passes unknown options through as recipe overrides, so their values would read as the
     recipe."""
     command = next((i for i, token in enumerate(args) if not token.startswith("-")), None)
-    if command is None or args[command] != "train":
+    if command is None or args[command] not in ("train", "grpo"):
         return args
     head, rest = args[:command + 1], args[command + 1:]
     for i, token in enumerate(rest):

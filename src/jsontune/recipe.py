@@ -163,6 +163,11 @@ class JsontuneArguments:
                           "training set), train for this many, cycling through the data. A max_steps of the recipe "
                           "wins. 0: no floor."},
     )
+    rewards: list[str] = field(
+        default_factory=lambda: ["strict_json", "schema_valid", "field_f1", "length_stop"],
+        metadata={"help": "GRPO recipes (`jsontune grpo`): the rewards, in the order of reward_weights "
+                          "(jsontune.training.rewards: strict_json, schema_valid, field_f1, slot_f1, length_stop)."},
+    )
     early_stopping_patience: int | None = field(
         default=None,
         metadata={"help": "Stop after this many evaluations without improvement of metric_for_best_model (e.g. "
@@ -192,7 +197,7 @@ class _RecipeParser(TrlParser):
 @dataclass
 class Recipe:
     path: Path
-    training: SFTConfig
+    training: SFTConfig  # or the config of the recipe's trainer (GRPOConfig for `jsontune grpo`)
     model: ModelConfig
     jsontune: JsontuneArguments
     set_keys: list[str]  # keys set by the recipe or an override, in order
@@ -391,9 +396,11 @@ def _device_tokens(user_keys: set[str]) -> list[str]:
     return tokens
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Parse a recipe and `--key value` overrides into TRL's and jsontune's dataclasses."""
+def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer_config: type = SFTConfig) -> Recipe:
+    """Parse a recipe and `--key value` overrides into TRL's and jsontune's dataclasses: `trainer_config`
+    (TRL's SFTConfig, or GRPOConfig for reinforcement), ModelConfig and the jsontune section."""
     path = Path(path)
+    trl_keys = _field_names(trainer_config) | _field_names(ModelConfig)
     overrides = list(overrides or [])
     data, key_lines = _read_yaml(path)
 
@@ -403,8 +410,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         problems.append(f"{path}:{key_lines.get(JSONTUNE_SECTION, '?')}: '{JSONTUNE_SECTION}' must be a mapping")
         section = {}
     for key in data:
-        if key not in TRL_KEYS:
-            message = _unknown_key_message(key, TRL_KEYS, JSONTUNE_KEYS, f"in the '{JSONTUNE_SECTION}:' section")
+        if key not in trl_keys:
+            message = _unknown_key_message(key, trl_keys, JSONTUNE_KEYS, f"in the '{JSONTUNE_SECTION}:' section")
             problems.append(f"{path}:{key_lines.get(key, '?')}: {message}")
     unknown = [key for key in section if key not in JSONTUNE_KEYS]
     try:
@@ -416,7 +423,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         if key in retired:
             message = f"'{key}' was replaced by a split option: write {retired[key]}"
         else:
-            message = _unknown_key_message(key, JSONTUNE_KEYS, TRL_KEYS, "at the top level (a TRL key)")
+            message = _unknown_key_message(key, JSONTUNE_KEYS, trl_keys, "at the top level (a TRL key)")
         problems.append(f"{path}:{key_lines.get(f'{JSONTUNE_SECTION}.{key}', '?')}: {message}")
     if problems:
         raise RecipeError("\n".join(problems))
@@ -428,7 +435,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     else:
         sources = None
 
-    parser = _RecipeParser((SFTConfig, ModelConfig, JsontuneArguments))
+    parser = _RecipeParser((trainer_config, ModelConfig, JsontuneArguments))
     recipe_tokens: list[str] = []
     for key, value in {**data, **section}.items():
         if value is None or value == []:  # argparse cannot say these; set them as the default instead
@@ -470,10 +477,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         if isinstance(data_file, str) and not Path(data_file).exists():
             raise RecipeError(f"{path}: jsontune.data_files: no such file or folder {data_file!r}")
     _check_dev_settings(path, training, jsontune)
-    if training.completion_only_loss is None:
+    if getattr(training, "completion_only_loss", False) is None:
         # TRL guesses from a "prompt" column, which pre-tokenised rows lack: it would train on the prompt too.
         training.completion_only_loss = True
-    if "include_num_input_tokens_seen" not in user_keys:  # for the tokens/s figure; argparse can't say it
+    if "include_num_input_tokens_seen" not in user_keys and hasattr(training, "padding_free"):
+        # for the tokens/s figure; argparse can't say it
         # A padding-free row is all tokens; "non_padding" would count out every EOS, since pad is EOS here.
         unpadded = training.padding_free and training.pad_to_multiple_of is None
         training.include_num_input_tokens_seen = "all" if unpadded else "non_padding"
@@ -534,9 +542,9 @@ UNHONOURED_TRL_KEYS = {
 def _refuse_unhonoured_trl_keys(path: Path, key_lines: dict[str, int], training: SFTConfig,
                                 user_keys: list[str]) -> None:
     for key, instead in UNHONOURED_TRL_KEYS.items():
-        if key in user_keys and getattr(training, key) is not False:  # setting it false asks for nothing
+        if key in user_keys and getattr(training, key, False) is not False:  # setting it false asks for nothing
             raise RecipeError(f"{path}:{key_lines.get(key, '?')}: {key} is not used by jsontune: {instead}")
-    template = training.chat_template_path
+    template = getattr(training, "chat_template_path", None)
     if template is not None and not (Path(template).is_file() and template.endswith((".jinja", ".j2"))):
         raise RecipeError(f"{path}:{key_lines.get('chat_template_path', '?')}: chat_template_path must be a Jinja "
                           f"template file (.jinja), not {template!r}: cloning another tokenizer's template adds "
