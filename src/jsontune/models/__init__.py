@@ -1,1 +1,2 @@
-"""Models: the embedded base model, loading a trained one for inference, merging an adapter, pushing to the Hub."""
+"""Models: the embedded base model, loading a trained one for inference, merging an adapter, exporting for other
+servers (HF, GGUF), pushing to the Hub with its card."""
