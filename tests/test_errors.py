@@ -149,6 +149,12 @@ def long_prompt_file(tmp_path) -> Path:
     return path
 
 
+def _empty_folder(parent):
+    folder = parent / "empty-folder"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 EVAL_CASES = {
     "--out is a file": (lambda t, d: {"--out": d}, ["is a file; the output must be a folder"]),
     "--batch-size 0": (lambda t, d: {"--batch-size": "0"}, ["--batch-size"]),
@@ -157,7 +163,7 @@ EVAL_CASES = {
     "--bounds": (lambda t, d: {"--bounds": "1,2"}, ["--bounds takes four counts"]),
     "--decoding": (lambda t, d: {"--decoding": "beam"}, ["decoding mode must be one of"]),
     "missing data": (lambda t, d: {"--data": t / "nope.jsonl"}, ["nope.jsonl: no such data file"]),
-    "data is a folder": (lambda t, d: {"--data": t}, ["is a folder, not a data file"]),
+    "data is a folder of no data": (lambda t, d: {"--data": _empty_folder(t)}, ["holds no data files"]),
     "empty data": (lambda t, d: {"--data": HOSTILE / "data_empty.jsonl"}, ["holds no records"]),
     "blank lines only": (lambda t, d: {"--data": HOSTILE / "data_blank_lines.jsonl"}, ["holds no records"]),
     "missing model folder": (lambda t, d: {"--model": "models/no-such-run"},

@@ -165,3 +165,14 @@ def test_eval_and_data_check_take_a_whole_source_mapping_as_json(sources):
     done = subprocess.run([sys.executable, "-m", "jsontune.cli", "data", "check", spec, "--columns",
                            "prompt=text,reference=json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "2 good, 0 bad" in done.stdout, done.stderr
+
+
+def test_a_folder_of_files_is_read_file_by_file_and_names_a_bad_jsonl_row_by_its_line(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"prompt": "a", "reference": {"x": 1}}) + "\n")
+    (folder / "b.jsonl").write_text(json.dumps({"prompt": "b", "reference": {"y": 2}}) + "\n" + "{oops\n")
+    records, report = read_source(DataSource(str(folder)), on_bad_rows="skip")
+    assert [r["reference"] for r in records] == [{"x": 1}, {"y": 2}] and report.rows == 3
+    assert [str(row).split(": ")[0] for row in report.bad_rows] == [f"{folder / 'b.jsonl'}:2"]
+    assert len(read_source(DataSource(str(folder), limit=2), on_bad_rows="skip")[0]) == 2

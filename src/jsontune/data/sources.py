@@ -125,6 +125,8 @@ def read_source(source: DataSource, on_bad_rows: OnBadRows = "error") -> tuple[l
     """Read and check the rows of a source (as `read_jsonl` does for a file), its first `limit` at most."""
     path = Path(source.path)
     suffix = path.suffix.lower()
+    if path.is_dir() and not _saved_dataset(path):
+        return _read_folder(source, on_bad_rows)
     if suffix == ".jsonl" or (suffix == ".json" and not _json_array(path)):
         return read_jsonl(path, on_bad_rows, source.mapping, source.limit)
     if path.is_file() and suffix not in BUILDERS:
@@ -180,6 +182,33 @@ def source_fingerprint(source: DataSource) -> str:
     return digest.hexdigest()
 
 
+def _saved_dataset(path: Path) -> bool:
+    return any((path / name).is_file() for name in SAVED_DATASET_FILES)
+
+
+def _read_folder(source: DataSource, on_bad_rows: OnBadRows) -> tuple[list[dict], LoadReport]:
+    """Every data file of a folder (sorted, sub-folders included), read as a source of its own with the folder's
+    format and columns, so that a JSONL row is still named file:line; `limit` counts over all of them."""
+    folder = Path(source.path)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (*BUILDERS, ".jsonl"))
+    if not files:
+        raise SourceError(f"{folder}: a folder holds no data files (.jsonl, .json, .csv, .parquet) and is not a "
+                          "dataset saved by datasets.save_to_disk")
+    records: list[dict] = []
+    report = LoadReport()
+    for file in files:
+        left = None if source.limit is None else source.limit - report.rows
+        if left is not None and left <= 0:
+            break
+        part = DataSource(str(file), format=source.format, columns=source.columns, limit=left)
+        found, part_report = read_source(part, on_bad_rows)
+        records += found
+        report.rows += part_report.rows
+        report.bad_rows += part_report.bad_rows
+    report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
+    return records, report
+
+
 def _json_array(path: Path) -> bool:
     """Whether a .json file holds one JSON array of rows (else it is read as JSON lines)."""
     with path.open("rb") as handle:
@@ -217,12 +246,10 @@ def _dataset_rows(source: DataSource):
 
     path = Path(source.path)
     try:
-        if path.is_dir() and any((path / name).is_file() for name in SAVED_DATASET_FILES):
+        if path.is_dir():  # a saved dataset (a folder of files is read file by file)
             loaded = datasets.load_from_disk(str(path))
         elif path.is_file():
-            loaded = datasets.load_dataset(BUILDERS[path.suffix], data_files=str(path), split=None)
-        elif path.is_dir():
-            loaded = datasets.load_dataset(str(path), split=None)
+            loaded = datasets.load_dataset(BUILDERS[path.suffix.lower()], data_files=str(path), split=None)
         elif path.parent != Path(".") and path.parent.exists() or path.suffix in BUILDERS:
             raise MissingFileError(f"{path}: no such data file or folder")
         else:
