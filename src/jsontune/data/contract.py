@@ -191,13 +191,20 @@ def read_jsonl(path: str | Path, on_bad_rows: OnBadRows = "error", mapping: RowM
     if report.rows == 0:
         raise DataError([], f"{path}: holds no records (the file is empty); a contract file has one JSON "
                             "record per line")
+    return finish_loading(records, report, str(path), on_bad_rows)
+
+
+def finish_loading(records: list[dict], report: LoadReport, where: str,
+                   on_bad_rows: OnBadRows) -> tuple[list[dict], LoadReport]:
+    """The end of every loader: bad rows raise `DataError` (or, skipped, are counted in a warning), and duplicate
+    ids are found and reported."""
     report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
     if report.bad_rows:
         if on_bad_rows == "error":
             raise DataError(report.bad_rows)
-        logger.warning("%s: skipped %d bad row(s) of %d", path, len(report.bad_rows), report.rows)
+        logger.warning("%s: skipped %d bad row(s) of %d", where, len(report.bad_rows), report.rows)
     if report.duplicate_ids:
-        logger.warning("%s: %d duplicate id(s), e.g. %s", path, len(report.duplicate_ids), report.duplicate_ids[:3])
+        logger.warning("%s: %d duplicate id(s), e.g. %s", where, len(report.duplicate_ids), report.duplicate_ids[:3])
     return records, report
 
 

@@ -16,13 +16,21 @@ import hashlib
 import json
 import logging
 import math
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from jsontune.data.contract import BadRow, DataError, LoadReport, OnBadRows, Record, check_record, read_jsonl
+from jsontune.data.contract import (
+    BadRow,
+    DataError,
+    LoadReport,
+    OnBadRows,
+    Record,
+    check_record,
+    finish_loading,
+    read_jsonl,
+)
 from jsontune.data.row_formats import RowError, RowFormat, RowMapping
 from jsontune.errors import JsontuneError, MissingFileError
 
@@ -157,14 +165,7 @@ def read_source(source: DataSource, on_bad_rows: OnBadRows = "error") -> tuple[l
         records.append(record)
     if report.rows == 0:
         raise DataError([], f"{where}: holds no rows")
-    report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
-    if report.duplicate_ids:
-        logger.warning("%s: %d duplicate id(s), e.g. %s", where, len(report.duplicate_ids), report.duplicate_ids[:3])
-    if report.bad_rows:
-        if on_bad_rows == "error":
-            raise DataError(report.bad_rows)
-        logger.warning("%s: skipped %d bad row(s) of %d", where, len(report.bad_rows), report.rows)
-    return records, report
+    return finish_loading(records, report, where, on_bad_rows)
 
 
 def source_fingerprint(source: DataSource) -> str:
@@ -205,8 +206,7 @@ def _read_folder(source: DataSource, on_bad_rows: OnBadRows) -> tuple[list[dict]
         records += found
         report.rows += part_report.rows
         report.bad_rows += part_report.bad_rows
-    report.duplicate_ids = sorted(name for name, count in Counter(r["id"] for r in records).items() if count > 1)
-    return records, report
+    return finish_loading(records, report, str(folder), on_bad_rows)  # its totals, after each file's own
 
 
 def _json_array(path: Path) -> bool:
