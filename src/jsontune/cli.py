@@ -624,6 +624,12 @@ def experiment(
     skip_benchmark: bool = typer.Option(False, "--skip-benchmark", help="Train only; no evaluation."),
     dataset: str | None = typer.Option(None, help="A contract JSONL to use instead of the recipes' data."),
     debug: bool = typer.Option(False, "--debug", help="2 training steps and 3 test rows per test label."),
+    with_grpo: bool = typer.Option(False, "--with-grpo", help="Also reinforce the LoRA model with GRPO (about 14 "
+                                                              "more minutes here) and train LoRA from the base "
+                                                              "for as long as LoRA and GRPO took together; the "
+                                                              "report compares the three."),
+    grpo_recipe: Path = typer.Option(Path("recipes/grpo.yaml"), help="Recipe of the GRPO run of --with-grpo; "
+                                                                      "its model is the LoRA model."),
     full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
     """Fine-tune completely and with LoRA (and LoRA without the schema in the prompt), then compare them with
@@ -636,7 +642,7 @@ def experiment(
     _refuse_renamed(full_recipe=full_recipe)
     _setup_logging()
     run_experiment(complete_recipe, lora_recipe, results_dir, skip_complete, skip_lora, skip_benchmark, dataset, debug,
-                   skip_ablation)
+                   skip_ablation, with_grpo, grpo_recipe)
 
 
 def _sizes(text: str, option: str) -> list[str]:

@@ -163,6 +163,11 @@ class JsontuneArguments:
                           "training set), train for this many, cycling through the data. A max_steps of the recipe "
                           "wins. 0: no floor."},
     )
+    max_train_seconds: float | None = field(
+        default=None,
+        metadata={"help": "Stop training after the optimizer step that reaches this many seconds of training "
+                          "(jsontune.training.time_budget); the run is saved as usual. None: no time limit."},
+    )
     rewards: list[str] = field(
         default_factory=lambda: ["strict_json", "schema_valid", "field_f1", "length_stop"],
         metadata={"help": "GRPO recipes (`jsontune grpo`): the rewards, in the order of reward_weights "
@@ -228,7 +233,8 @@ class Recipe:
 
     def save(self, directory: str | Path, name: str = RECIPE_FILE) -> Path:
         path = Path(directory) / name
-        header = f"# resolved from {self.path}; rerun with: python scripts/sft.py {path}\n"
+        script = "grpo" if type(self.training).__name__ == "GRPOConfig" else "sft"
+        header = f"# resolved from {self.path}; rerun with: python scripts/{script}.py {path}\n"
         return write_text(path, header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
 
 
@@ -471,6 +477,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer_co
             jsontune.split = normalised_split(split)
         except SplitError as err:
             raise RecipeError(f"{split_where}: jsontune.{SPLIT_KEY}: {err}") from None
+    if jsontune.max_train_seconds is not None and jsontune.max_train_seconds <= 0:
+        raise RecipeError(f"{path}: jsontune.max_train_seconds must be positive, not {jsontune.max_train_seconds}")
     if jsontune.min_train_steps < 0:
         raise RecipeError(f"{path}: jsontune.min_train_steps must be 0 or more, not {jsontune.min_train_steps}")
     for data_file in jsontune.data_files:

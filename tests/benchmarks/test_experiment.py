@@ -74,3 +74,52 @@ def test_experiment_trains_complete_lora_and_the_no_schema_ablation_and_benchmar
     assert [r.model for r in again] == ["base", "complete", "complete", "lora", "lora", "lora-no-schema"]
     with pytest.raises(FileNotFoundError, match="--dataset"):
         run_experiment(full, lora, tmp_path / "x", dataset=str(tmp_path / "absent.jsonl"))
+
+
+def test_with_grpo_the_lora_model_is_reinforced_and_lora_trains_as_long_again_for_the_comparison(
+        make_recipe, tiny_data, tmp_path):
+    import yaml
+
+    small = {"test_fraction": 0.5, "eval_max_new_tokens": 8, "eval_temperatures": [0.7], "dev_rows": 0,
+             "eval_constrained_max_new_tokens": 24}
+    lora = make_recipe(use_peft=True, max_steps=2, num_train_epochs=2, jsontune=small)
+    complete = make_recipe(use_peft=False, jsontune=small)  # not trained: left out
+    grpo = tmp_path / "grpo.yaml"
+    grpo.write_text(yaml.safe_dump({
+        "model_name_or_path": "set by the experiment", "output_dir": "set by the experiment too", "max_steps": 1,
+        "per_device_train_batch_size": 2, "num_generations": 2, "max_completion_length": 8, "logging_steps": 1,
+        "save_strategy": "no", "report_to": "none", "seed": 0,
+        "jsontune": {"data_files": [str(tiny_data)], "rewards": ["strict_json", "field_f1"], **small}}))
+    results = tmp_path / "results"
+    with pytest.raises(FileNotFoundError, match="--with-grpo starts from the LoRA model"):
+        run_experiment(complete, lora, results, skip_complete=True, skip_lora=True, skip_ablation=True,
+                       with_grpo=True, grpo_recipe=grpo)
+
+    runs = run_experiment(complete, lora, results, skip_complete=True, skip_ablation=True, with_grpo=True,
+                          grpo_recipe=grpo)
+
+    trained = [(r.model, r.decoding) for r in runs if r.model.startswith("lora")]
+    assert trained == [(model, decoding) for model in ("lora", "lora+more-sft", "lora+grpo")
+                       for decoding in ("greedy", "progressive", "constrained")]
+    assert (tmp_path / "lora-grpo" / "rewards.png").is_file()  # beside the LoRA model, as the ablation
+    metadata = json.loads((results / "experiment_metadata.json").read_text())
+    times = metadata["grpo_vs_more_sft"]
+    lora_s = run_dir_figures(tmp_path / "lora")["train_runtime_s"]
+    grpo_s = run_dir_figures(tmp_path / "lora-grpo")["train_runtime_s"]
+    assert times["lora_train_s"] == lora_s and times["budget_s"] == pytest.approx(lora_s + grpo_s)
+    # GRPO started from the LoRA model; more SFT is the LoRA recipe with the time budget of both.
+    assert metadata["recipes"]["lora+grpo"]["resolved"]["model_name_or_path"] == str(tmp_path / "lora")
+    more = metadata["recipes"]["lora+more-sft"]["resolved"]
+    assert more["jsontune"]["max_train_seconds"] == pytest.approx(lora_s + grpo_s, abs=0.05)
+    assert more["num_train_epochs"] == pytest.approx(2 * (lora_s + grpo_s) / lora_s, abs=1e-3)
+    assert more["output_dir"] == str(tmp_path / "lora-more-sft")
+    assert "# resolved from" in (results / "recipes" / "lora+grpo.yaml").read_text().splitlines()[0]
+    assert "scripts/grpo.py" in (results / "recipes" / "lora+grpo.yaml").read_text().splitlines()[0]
+    report = (results / "report.md").read_text()
+    assert "## GRPO vs more SFT" in report and "| greedy | all | lora+grpo − lora+more-sft |" in report
+
+
+def run_dir_figures(directory):
+    from jsontune.run_dir import read_train_results
+
+    return read_train_results(directory)

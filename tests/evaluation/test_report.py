@@ -303,3 +303,38 @@ def test_held_out_domains_get_a_table_and_a_plot_of_their_own(tmp_path):
 def test_one_test_split_gets_no_split_table(written):
     assert "In-domain vs held-out domains" not in written["report"].read_text()
     assert "splits_png" not in written
+
+
+def test_grpo_and_more_sft_are_tested_against_lora_and_each_other_per_decoding_and_test_split(tmp_path):
+    """Hand-made rows with known differences: every row's field F1 is 0.5 (lora), 0.6 (GRPO), 0.9 (more SFT);
+    schemas hold for no lora row, for GRPO's first three (both held-out ones among them) and every more-SFT row."""
+    def rows(f1: float, valid: int) -> list[dict]:
+        return [{**_row(f"r{i}", "synthetic (held-out domains)" if i < 2 else "synthetic", f1, parsed=True),
+                 "field_f1": f1, "schema_valid": i < valid} for i in range(6)]
+
+    runs = [BenchmarkRun(model, decoding, metrics.aggregate(model_rows), model_rows)
+            for decoding in ("greedy", "constrained")
+            for model, model_rows in (("lora", rows(0.5, 0)), ("lora+more-sft", rows(0.9, 6)),
+                                      ("lora+grpo", rows(0.6, 3)))]
+    times = {"lora_train_s": 100.0, "grpo_train_s": 50.0, "budget_s": 150.0, "more_sft_train_s": 149.0,
+             "more_sft_epochs": 1.5, "lora_steps": 10, "grpo_steps": 4, "more_sft_steps": 15,
+             "more_sft_stopped_by_time_budget": False}
+    text = write_benchmark(tmp_path, runs, {"seed": 0, "grpo_vs_more_sft": times})["report"].read_text()
+
+    section = text.split(f"## {report.GRPO_SECTION}")[1].split("\n## ")[0]
+    assert "lora+grpo is that model after 50 s of GRPO (4 steps), 150 s in all" in section
+    assert "1.5 epochs (15 steps) in 149 s" in section
+    table = {tuple(cell.strip() for cell in line.split("|")[1:4]): [c.strip() for c in line.split("|")[4:-1]]
+             for line in section.splitlines() if line.startswith("| ") and "---" not in line}
+    for decoding in ("greedy", "constrained"):
+        assert table[(decoding, "all", "lora+grpo − lora")][:2] == ["6", "+0.100 [0.100, 0.100]"]
+        assert table[(decoding, "all", "lora+grpo − lora")][3].startswith("+0.500")
+        assert table[(decoding, "held-out domains", "lora+grpo − lora")][3].startswith("+1.000")
+        assert table[(decoding, "in-domain", "lora+grpo − lora")][3].startswith("+0.250")
+        assert table[(decoding, "all", "lora+more-sft − lora")][1] == "+0.400 [0.400, 0.400]"
+        assert table[(decoding, "all", "lora+grpo − lora+more-sft")][1] == "−0.300 [−0.300, −0.300]"
+        assert table[(decoding, "all", "lora+grpo − lora+more-sft")][3].startswith("−0.500")
+    assert len(table) == 1 + 2 * 3 * 3  # the header, then decoding x split x comparison
+    # Without a GRPO run there is no such section.
+    plain = write_benchmark(tmp_path / "plain", runs[:2], {"seed": 0})["report"].read_text()
+    assert report.GRPO_SECTION not in plain

@@ -13,6 +13,12 @@ metrics, then the plot, CSV, metadata and report (`jsontune.evaluation.report`).
 "lora-no-schema" is the ablation: the LoRA recipe with `schema_in_prompt: false`, so the report shows
 what reading the schema buys. It is scored greedily only (what the model itself learned).
 
+With `--with-grpo`, two more rows compare what the same extra time buys: "lora+grpo" reinforces the LoRA
+model with GRPO (recipes/grpo.yaml, JSON rewards), and "lora+more-sft" is the LoRA recipe trained for longer,
+from the base, for as long as LoRA and GRPO took together (`jsontune.max_train_seconds` stops it there;
+its epochs are set so its schedule ends about then). The times are `train_runtime`: the training loops,
+without loading. Both are scored as the LoRA model is, and the report tests them against each other.
+
 A recipe split by domain (`split: {name: domains, ...}`) gives two test splits, in-domain rows and whole
 held-out domains that no training row comes from; the report gives each its own table and plot.
 """
@@ -32,7 +38,7 @@ from jsontune.data.contract import write_jsonl
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.errors import MissingFileError
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
-from jsontune.evaluation.report import SPLITS_SECTION, BenchmarkRun, write_benchmark
+from jsontune.evaluation.report import GRPO, GRPO_SECTION, MORE_SFT, SPLITS_SECTION, BenchmarkRun, write_benchmark
 from jsontune.models.base_model import resolve_model_name
 from jsontune.models.loading import load_tokenizer
 from jsontune.recipe import Recipe, load_recipe
@@ -45,6 +51,7 @@ DEBUG_OVERRIDES = ["--max_steps", "2"]
 DEBUG_ROWS_PER_LABEL = 3
 DEFAULT_RESULTS_DIR = Path("results/benchmarks")
 ABLATION = "lora-no-schema"
+DEFAULT_GRPO_RECIPE = Path("recipes/grpo.yaml")
 
 
 def run_experiment(
@@ -57,18 +64,34 @@ def run_experiment(
     dataset: str | None = None,
     debug: bool = False,
     skip_ablation: bool = False,
+    with_grpo: bool = False,
+    grpo_recipe: str | Path = DEFAULT_GRPO_RECIPE,
 ) -> list[BenchmarkRun]:
-    """Train (unless skipped), then benchmark base, complete, LoRA and the no-schema ablation on the test split."""
+    """Train (unless skipped), then benchmark base, complete, LoRA and the no-schema ablation on the test split
+    (and, with_grpo, LoRA + GRPO against LoRA trained for as long)."""
     started = time.perf_counter()
     overrides = DEBUG_OVERRIDES if debug else []
-    recipes = {"complete": load_recipe(complete_recipe, overrides), "lora": load_recipe(lora_recipe, overrides)}
-    # Beside the LoRA model's folder: models/lora -> models/lora-no-schema.
-    lora_dir = Path(recipes["lora"].training.output_dir)
-    recipes[ABLATION] = load_recipe(lora_recipe, [*overrides, "--schema_in_prompt", "false", "--output_dir",
-                                                  str(lora_dir.with_name(f"{lora_dir.name}-no-schema"))])
-    if dataset:
-        for recipe in recipes.values():
+
+    def load(path: str | Path, extra: list[str] = (), **kwargs) -> Recipe:
+        recipe = load_recipe(path, [*overrides, *extra], **kwargs)
+        if dataset:
             _use_dataset(recipe, dataset)
+        return recipe
+
+    recipes = {"complete": load(complete_recipe), "lora": load(lora_recipe)}
+    # Beside the LoRA model's folder: models/lora -> models/lora-no-schema, -more-sft, -grpo.
+    lora_dir = Path(recipes["lora"].training.output_dir)
+    beside = {label: str(lora_dir.with_name(f"{lora_dir.name}-{suffix}"))
+              for label, suffix in ((ABLATION, "no-schema"), (MORE_SFT, "more-sft"), (GRPO, "grpo"))}
+    recipes[ABLATION] = load(lora_recipe, ["--schema_in_prompt", "false", "--output_dir", beside[ABLATION]])
+    if with_grpo:
+        from trl import GRPOConfig
+
+        # Loaded now to check them and their splits before anything trains, and again once their start is known:
+        # GRPO's model is the LoRA model, more SFT's time budget is what LoRA and GRPO took.
+        recipes[MORE_SFT] = load(lora_recipe, ["--output_dir", beside[MORE_SFT]])
+        recipes[GRPO] = load(grpo_recipe, ["--model_name_or_path", recipes["lora"].model.model_name_or_path,
+                                           "--output_dir", beside[GRPO]], trainer_config=GRPOConfig)
     reference = recipes["lora"]
     splits = _shared_splits(recipes)
     results_dir = Path(results_dir)
@@ -79,6 +102,9 @@ def run_experiment(
             began = time.perf_counter()
             train_in_subprocess(label, recipes[label], results_dir)
             timings[f"train_{label}_s"] = time.perf_counter() - began
+    equal_time = None
+    if with_grpo:
+        equal_time = _train_grpo_and_more_sft(recipes, load, results_dir, timings)
     if skip_benchmark:
         return []
 
@@ -133,6 +159,8 @@ def run_experiment(
         "test_rows": len(test),
         "timings": timings,
     }
+    if equal_time is not None:
+        context["grpo_vs_more_sft"] = equal_time
     paths = write_benchmark(results_dir, runs, context)
     print(f"\nTest split: {len(test)} rows. Wall time: {timings['total_s'] / 60:.1f} min.\n")
     print(_headline(paths["report"].read_text()))
@@ -140,11 +168,49 @@ def run_experiment(
     return runs
 
 
+def _train_grpo_and_more_sft(recipes: dict[str, Recipe], load, results_dir: Path, timings: dict[str, float]) -> dict:
+    """Reinforce the LoRA model with GRPO, then train the LoRA recipe from the base for the time LoRA and GRPO
+    took together (both recipes replaced in `recipes` by the ones that ran); returns the times that make the
+    comparison fair."""
+    from trl import GRPOConfig
+
+    lora_dir = Path(recipes["lora"].training.output_dir)
+    lora_figures = run_dir.read_train_results(lora_dir)
+    if not run_dir.is_trained(lora_dir) or not (lora_figures or {}).get("train_runtime_s"):
+        raise MissingFileError(f"--with-grpo starts from the LoRA model, and {lora_dir} holds no trained run "
+                               "with its training time: train it first (leave out --skip-lora)")
+    recipes[GRPO] = load(recipes[GRPO].path, ["--model_name_or_path", str(lora_dir),
+                                              "--output_dir", recipes[GRPO].training.output_dir],
+                         trainer_config=GRPOConfig)
+    began = time.perf_counter()
+    train_in_subprocess(GRPO, recipes[GRPO], results_dir, command="grpo")
+    timings[f"train_{GRPO}_s"] = time.perf_counter() - began
+    grpo_figures = run_dir.read_train_results(recipes[GRPO].training.output_dir)
+    lora_s, grpo_s = lora_figures["train_runtime_s"], grpo_figures["train_runtime_s"]
+    budget = lora_s + grpo_s
+    # Epochs in proportion to the time, so that the schedule ends near the budget; the budget stops it.
+    epochs = recipes["lora"].training.num_train_epochs * budget / lora_s
+    recipes[MORE_SFT] = more_sft = load(recipes[MORE_SFT].path, [
+        "--output_dir", recipes[MORE_SFT].training.output_dir, "--num_train_epochs", f"{epochs:.3f}",
+        "--max_train_seconds", f"{budget:.1f}"])
+    began = time.perf_counter()
+    train_in_subprocess(MORE_SFT, more_sft, results_dir)
+    timings[f"train_{MORE_SFT}_s"] = time.perf_counter() - began
+    more_figures = run_dir.read_train_results(more_sft.training.output_dir)
+    return {
+        "lora_train_s": lora_s, "grpo_train_s": grpo_s, "budget_s": budget,
+        "grpo_steps": grpo_figures.get("global_steps"),
+        "more_sft_train_s": more_figures.get("train_runtime_s"), "more_sft_epochs": round(epochs, 3),
+        "more_sft_steps": more_figures.get("global_steps"), "lora_steps": lora_figures.get("global_steps"),
+        "more_sft_stopped_by_time_budget": more_figures.get("stopped_by_time_budget"),
+    }
+
+
 def _headline(report: str) -> str:
-    """The report's overall and per-test-split tables and complete-vs-LoRA tests, for the terminal."""
+    """The report's overall and per-test-split tables and paired tests, for the terminal."""
     sections = report.split("\n## ")
     return "\n".join("## " + s for s in sections[1:]
-                     if s.startswith(("Overall", SPLITS_SECTION, "Complete vs LoRA")))
+                     if s.startswith(("Overall", SPLITS_SECTION, "Complete vs LoRA", GRPO_SECTION)))
 
 
 def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:

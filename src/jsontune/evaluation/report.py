@@ -8,7 +8,7 @@ metrics.json and predictions.jsonl rows) and writes, each atomically (temp file 
                           the split builder held out whole domains
 - benchmark_results.csv   one row per model x decoding x dataset (+ "all", + each test split)
 - experiment_metadata.json  the experiment's context plus package versions, git commit, hardware
-- report.md               tables, the plot, and a paired complete-vs-LoRA significance test
+- report.md               tables, the plot, paired complete-vs-LoRA tests (and GRPO-vs-more-SFT ones)
 
 Per-group figures come from `jsontune.evaluation.metrics.aggregate`; nothing here re-implements a metric.
 """
@@ -72,6 +72,9 @@ MEMORY_KINDS = {"rss_peak": "peak RSS", "process_max_rss": "process max RSS",
 
 ALL_DATASETS = "all"
 COMPLETE, LORA = "complete", "lora"
+MORE_SFT, GRPO = "lora+more-sft", "lora+grpo"  # the experiment's --with-grpo rows, trained for equal time
+GRPO_SECTION = "GRPO vs more SFT"
+GRPO_PAIRS = ((LORA, GRPO), (LORA, MORE_SFT), (MORE_SFT, GRPO))
 SIGNIFICANCE_LEVEL = 0.05
 SPLITS_SECTION = "In-domain vs held-out domains"
 PAIRED_KEYS = ("quality_score", "field_f1")  # Wilcoxon + paired bootstrap; parse_ok gets McNemar
@@ -293,6 +296,57 @@ def complete_vs_lora(runs: list[BenchmarkRun], seed: int = 0) -> tuple[list[str]
     return lines, results
 
 
+def _signed_with_ci(result: dict[str, Any]) -> str:
+    if result["mean_difference"] is None:
+        return MISSING
+    ci = result.get("ci")
+    text = f"{result['mean_difference']:+.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+    return _minus(text)
+
+
+def grpo_vs_more_sft(runs: list[BenchmarkRun], context: dict, seed: int = 0) -> list[str]:
+    """Markdown lines of the section comparing LoRA, LoRA + GRPO and LoRA trained for as long (none without
+    a lora+grpo run): the times that make it fair, then paired tests per decoding and test split."""
+    by_key = {(run.model, run.decoding): run for run in runs}
+    if not any(model == GRPO for model, _ in by_key):
+        return []
+    times = context.get("grpo_vs_more_sft") or {}
+    lines = [f"## {GRPO_SECTION}", ""]
+    if times:
+        stopped = "; the budget stopped it" if times.get("more_sft_stopped_by_time_budget") else ""
+        lines += [(f"Equal training time: {LORA} trained {fmt(times.get('lora_train_s'), 0)} s "
+                   f"({times.get('lora_steps')} steps); {GRPO} is that model after "
+                   f"{fmt(times.get('grpo_train_s'), 0)} s of GRPO ({times.get('grpo_steps')} steps), "
+                   f"{fmt(times.get('budget_s'), 0)} s in all; {MORE_SFT} "
+                   f"is the LoRA recipe trained from the base for {times.get('more_sft_epochs')} epochs "
+                   f"({times.get('more_sft_steps')} steps) in {fmt(times.get('more_sft_train_s'), 0)} s{stopped}. "
+                   "Times are the training loops' (train_runtime), without loading; the GRPO run's reward curves "
+                   "are rewards.png in its model folder."), ""]
+    lines += [("Paired tests on the same test rows (matched by id); each difference is the second model − the "
+               "first, with a paired bootstrap 95% CI; field F1 by Wilcoxon signed-rank, schema adherence by exact "
+               f"McNemar. Significance level {SIGNIFICANCE_LEVEL:g}."), ""]
+    splits = [ALL_DATASETS, *_test_splits(runs)]
+    header = ["decoding", "test split", "comparison", "n", "field F1 difference", "Wilcoxon p",
+              "schema adherence difference", "McNemar p"]
+    body = []
+    for decoding in ("greedy", "constrained"):
+        for split in splits:
+            for first, second in GRPO_PAIRS:
+                if (first, decoding) not in by_key or (second, decoding) not in by_key:
+                    continue
+                a, b = (by_key[(model, decoding)].rows for model in (first, second))
+                if split != ALL_DATASETS:
+                    a, b = ([row for row in rows if which_test_split(_dataset_of(row)) == split] for rows in (a, b))
+                f1 = paired_comparison(a, b, "field_f1", seed=seed)
+                schema = paired_comparison(a, b, "schema_valid", seed=seed)
+                body.append([decoding, split, f"{second} − {first}", str(f1["n"]), _signed_with_ci(f1),
+                             _fmt_p(f1["p_value"]), _signed_with_ci(schema),
+                             _fmt_p(mcnemar(a, b, "schema_valid")["p_value"])])
+    if not body:
+        return [*lines, "The paired tests were not run: no greedy or constrained runs of these models.", ""]
+    return [*lines, *markdown_table(header, body), ""]
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Markdown report
 
@@ -354,6 +408,7 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({BENCHMARK_PLOT_FILE})", ""]
     section, _ = complete_vs_lora(runs, seed=seed)
     lines += section
+    lines += grpo_vs_more_sft(runs, context, seed=seed)
     csv_file, metadata_file = BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE
     lines += ["## Files", "", f"- [{csv_file}]({csv_file}): every figure above, per model × decoding × dataset",
               f"- [{metadata_file}]({metadata_file}): recipes, seeds, data hashes, package versions, hardware", ""]

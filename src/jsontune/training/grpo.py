@@ -26,6 +26,7 @@ from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.loading import model_source
 from jsontune.recipe import Recipe
 from jsontune.training.rewards import reward_functions
+from jsontune.training.time_budget import TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
     dataset = Dataset.from_list(grpo_rows(splits.train, tokenizer, prompt_config))
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=peft_config)
+    budget = TimeBudgetCallback(recipe.jsontune.max_train_seconds) if recipe.jsontune.max_train_seconds else None
+    if budget is not None:
+        trainer.add_callback(budget)
     reset_peak_memory()
     result = trainer.train()
     out = Path(args.output_dir)
@@ -87,6 +91,7 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
         "train_runtime_s": result.metrics.get("train_runtime"),
         "train_examples": len(dataset),
         "started_from": start,
+        "stopped_by_time_budget": budget is not None and budget.stopped_at_step is not None,
         "rewards": list(recipe.jsontune.rewards),
         "reward_weights": args.reward_weights,
         "reward_history": reward_history(history, recipe.jsontune.rewards),

@@ -40,6 +40,7 @@ from jsontune.training.launch_checks import (
     check_rows_fit_context,
 )
 from jsontune.training.packed_attention import training_attention
+from jsontune.training.time_budget import TimeBudgetCallback
 from jsontune.training.trainer import JsontuneTrainer
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,10 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
         hub_repo, token = check_repo_id(training_args.hub_model_id), hub_token()
 
     trainer, prompt_config, splits = build_trainer(recipe)
-    for callback in callbacks:
-        trainer.add_callback(callback)
+    budget = TimeBudgetCallback(recipe.jsontune.max_train_seconds) if recipe.jsontune.max_train_seconds else None
+    for callback in (*callbacks, budget):
+        if callback is not None:
+            trainer.add_callback(callback)
     trainable, total = _parameter_counts(trainer.model)
     reset_peak_memory()
     checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
@@ -89,6 +92,8 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
         "total_parameters": total,
         "world_size": training_args.world_size,
         "resumed_from": checkpoint,
+        "max_train_seconds": recipe.jsontune.max_train_seconds,
+        "stopped_by_time_budget": budget is not None and budget.stopped_at_step is not None,
         "data_files": splits.files,
         "test_ids": [r["id"] for r in splits.test],
     }
