@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make experiment   fine-tune complete + LoRA (+ LoRA without the schema) on the embedded data, compare with the base"
+	@echo "                  ARGS=\"--with-grpo\": also LoRA + GRPO against LoRA trained for as long (about 30 min more)"
 	@echo "make test         run the test suite (installs what it needs)"
 	@echo "make snips-benchmark  SNIPS slot filling: learning curve vs the published NLU engines (results/snips/)"
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"

@@ -574,31 +574,30 @@ def bench_train(
     steps: int = typer.Option(6, help="Measured optimizer steps per run (after the warm-up)."),
     warmup: int = typer.Option(2, help="Steps run first and left out of the figures."),
     batch_size: int = typer.Option(8, help="Per-device batch size of both sides."),
+    repeats: int = typer.Option(3, help="Runs of each side; the sides alternate which goes first, and the speedup "
+                                        "is the median of the repeats' ratios."),
     cases: str = typer.Option("lora,complete", help="Which fine-tunings to measure: lora, complete or both."),
 ) -> None:
     """Training speed: TRL's default SFTTrainer beside jsontune's recipe, same examples, same order.
 
-    Prints examples/s, real tokens/s, peak RSS, model FLOP/s (and its share of the fp32 matmul peak
-    measured here) and the mean loss of each side, then `speedup lora: X.XX` and `speedup complete: Y.YY`
-    (jsontune's examples/s over the baseline's). Each run trains in a process of its own.
+    Prints, per case and side, the medians over the repeats of examples/s, real tokens/s, model FLOP/s
+    (and its share of the matmul peak measured before each run), the mean loss and the largest peak RSS,
+    then `speedup lora: X.XX (median; spread A-B ...)` and the same for complete: jsontune's examples/s
+    over the baseline's within each repeat. Each run trains in a process of its own.
     """
-    from jsontune.benchmarks.compute_limit import matmul_peak_flops
-    from jsontune.benchmarks.train_speed import CASES, format_table, run_in_subprocess
+    from jsontune.benchmarks.compute_limit import peak_kind
+    from jsontune.benchmarks.train_speed import CASES, format_table, run_bench, speedups
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     if "full" in chosen:
         _fail("--cases: 'full' is now 'complete' (complete fine-tuning: every weight trains)")
-    if not chosen or any(c not in CASES for c in chosen) or steps < 1 or warmup < 0 or batch_size < 1:
-        _fail(f"--cases takes {' and/or '.join(CASES)}; --steps and --batch-size must be at least 1, --warmup 0+")
-    results = []
-    for case in chosen:
-        for side in ("baseline", "jsontune"):
-            typer.echo(f"training {case} ({side}): {warmup} + {steps} steps ...", err=True)
-            results.append(run_in_subprocess(case, side, batch_size, steps, warmup))
-    typer.echo(format_table(results, *matmul_peak_flops()))
-    for case in chosen:
-        base, ours = (next(r for r in results if (r.case, r.side) == (case, side)) for side in ("baseline", "jsontune"))
-        typer.echo(f"speedup {case}: {ours.examples_per_second / base.examples_per_second:.2f}")
+    if not chosen or any(c not in CASES for c in chosen) or min(steps, batch_size, repeats) < 1 or warmup < 0:
+        _fail(f"--cases takes {' and/or '.join(CASES)}; --steps, --batch-size and --repeats must be at least 1, "
+              "--warmup 0+")
+    results = run_bench(chosen, batch_size, steps, warmup, repeats, progress=lambda text: typer.echo(text, err=True))
+    typer.echo(format_table(results, peak_kind()))
+    for speedup in speedups(results):
+        typer.echo(speedup.line())
 
 
 def summary_line(metrics: dict) -> str:

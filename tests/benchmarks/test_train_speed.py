@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from jsontune.benchmarks.train_speed import CaseResult, format_table, model_flops_per_token
+from jsontune.benchmarks.train_speed import CaseResult, format_table, model_flops_per_token, run_bench, speedups
 
 
 def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -> None:
@@ -20,13 +20,42 @@ def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -
     assert model_flops_per_token(model, trainable_all=False) == 4 * total
 
 
-def test_table_has_one_line_per_run_and_shares_of_peak() -> None:
-    results = [CaseResult("lora", "baseline", 4, 8, 10.0, 3.2, 300.0, 1500.0, 50e9, 1.25),
-               CaseResult("lora", "jsontune", 4, 8, 3.0, 10.7, 900.0, 1400.0, 60e9, 1.20)]
-    table = format_table(results, peak_flops=200e9, peak_what="fp32 CPU matmul peak").splitlines()
-    assert table[1].split()[:4] == ["lora", "baseline", "3.200", "300.0"]
-    assert table[2].split()[5:7] == ["60.0", "30.0%"]
-    assert "fp32 CPU matmul peak measured here: 200 GFLOP/s; 4 measured steps of batch 8" in table[-1]
+def _result(case: str, side: str, repeat: int, examples_per_second: float, peak_flops: float = 200e9,
+            rss: float = 1500.0) -> CaseResult:
+    return CaseResult(case, side, 4, 8, 10.0, examples_per_second, 100 * examples_per_second, rss, 50e9,
+                      1.25, peak_flops, repeat)
+
+
+def test_table_gives_each_case_and_side_its_medians_over_repeats_and_each_runs_share_of_its_own_peak() -> None:
+    results = [_result("lora", "baseline", 0, 3.0, peak_flops=100e9, rss=1400.0),
+               _result("lora", "baseline", 1, 3.4, peak_flops=250e9, rss=1600.0),
+               _result("lora", "baseline", 2, 3.2, peak_flops=200e9, rss=1500.0),
+               _result("lora", "jsontune", 0, 10.0), _result("lora", "jsontune", 1, 11.0),
+               _result("lora", "jsontune", 2, 12.0)]
+    table = format_table(results, peak_what="fp32 CPU matmul peak").splitlines()
+    assert len(table) == 4
+    # examples/s 3.2 (median), tokens/s 320, largest RSS, 50 GFLOP/s = 25% of the median share (50/200)
+    assert table[1].split() == ["lora", "baseline", "3.200", "320.0", "1600", "50.0", "25.0%", "1.2500"]
+    assert table[2].split()[:3] == ["lora", "jsontune", "11.000"]
+    assert "medians over 3 repeats; fp32 CPU matmul peak measured before each run: median 200, 100-250" in table[-1]
+    assert "4 measured steps of batch 8" in table[-1]
+
+
+def test_sides_alternate_which_trains_first_and_the_speedup_is_the_median_of_each_repeats_ratio() -> None:
+    calls = []
+
+    def fake_run(case, side, batch_size, steps, warmup, repeat):
+        calls.append((repeat, case, side))
+        speed = {"baseline": 2.0, "jsontune": (6.0, 9.0, 7.0)[repeat]}[side] * (1 + repeat)  # a machine speeding up
+        return _result(case, side, repeat, speed)
+
+    results = run_bench(["lora"], 8, 4, 1, repeats=3, run=fake_run, progress=lambda text: None)
+
+    assert calls == [(0, "lora", "baseline"), (0, "lora", "jsontune"), (1, "lora", "jsontune"),
+                     (1, "lora", "baseline"), (2, "lora", "baseline"), (2, "lora", "jsontune")]
+    [speedup] = speedups(results)
+    assert speedup.ratios == [3.0, 4.5, 3.5] and speedup.median == 3.5  # within each repeat, not across
+    assert speedup.line() == "speedup lora: 3.50 (median; spread 3.00-4.50 over 3 alternating repeats)"
 
 
 @pytest.mark.slow
@@ -35,7 +64,8 @@ def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(em
 
     from jsontune.cli import app
 
-    result = CliRunner().invoke(app, ["bench-train", "--steps", "1", "--warmup", "1", "--batch-size", "2"])
+    result = CliRunner().invoke(app, ["bench-train", "--steps", "1", "--warmup", "1", "--batch-size", "2",
+                                      "--repeats", "1"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     rows = [line.split() for line in lines if line.startswith(("lora ", "complete "))]
@@ -44,5 +74,5 @@ def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(em
     for row in rows:
         examples, tokens, rss, loss = float(row[2]), float(row[3]), float(row[4]), float(row[7])
         assert examples > 0 and tokens > examples and rss > 300 and 0 < loss < 20
-    assert re.fullmatch(r"speedup lora: \d+\.\d\d", lines[-2])
-    assert re.fullmatch(r"speedup complete: \d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"speedup lora: \d+\.\d\d \(median; 1 repeat\)", lines[-2])
+    assert re.fullmatch(r"speedup complete: \d+\.\d\d \(median; 1 repeat\)", lines[-1])

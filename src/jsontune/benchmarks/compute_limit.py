@@ -8,6 +8,11 @@ import time
 import torch
 
 
+def peak_kind() -> str:
+    """What `matmul_peak_flops` measures on this machine."""
+    return "bf16 GPU matmul peak" if torch.cuda.is_available() else "fp32 CPU matmul peak"
+
+
 def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
     """(FLOP/s, what was measured): the best of a few square matmuls, fp32 on CPU, bf16 on a GPU."""
     cuda = torch.cuda.is_available()
@@ -23,7 +28,7 @@ def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
         if cuda:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
-    return 2 * size**3 / best, f"{'bf16 GPU' if cuda else 'fp32 CPU'} matmul peak"
+    return 2 * size**3 / best, peak_kind()
 
 
 def matmul_parameters(model) -> int:

@@ -18,24 +18,32 @@ Both take the same examples (a spread over the LoRA recipe's training split, syn
 the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
 change the order) at the same per-device batch size. A callback times every optimizer step; the
 first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
-FLOP/s as a share of the matmul peak measured on the spot (fp32 on CPU; bf16 on a GPU, where it is the
-MFU), and the mean loss over the measured steps.
+FLOP/s as a share of the matmul peak measured in the same process just before it trains (fp32 on CPU;
+bf16 on a GPU, where it is the MFU), and the mean loss over the measured steps.
+
+A shared 2-core machine changes speed from minute to minute (its matmul peak has measured 171, 277 and
+395 GFLOP/s on different days), and one run of each side gave speedups 10% apart. So the bench repeats:
+each repeat runs both sides of a case back to back, the order alternating from repeat to repeat (what
+drifts during a repeat favours neither side), and a speedup is taken within each repeat; the figure is
+the median of those ratios, printed with their spread (min-max).
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 from transformers import TrainerCallback
 
-from jsontune.benchmarks.compute_limit import matmul_parameters
+from jsontune.benchmarks.compute_limit import matmul_parameters, matmul_peak_flops
 
 CASES = ("lora", "complete")
 SIDES = ("baseline", "jsontune")
@@ -57,6 +65,29 @@ class CaseResult:
     peak_rss_mb: float
     model_flops_per_second: float
     mean_loss: float
+    peak_flops: float  # the matmul peak measured in the same process, just before training
+    repeat: int = 0
+
+    @property
+    def share_of_peak(self) -> float:
+        return self.model_flops_per_second / self.peak_flops
+
+
+@dataclass
+class Speedup:
+    """jsontune's examples/s over the baseline's, one ratio per repeat, and their median and spread."""
+
+    case: str
+    ratios: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.ratios)
+
+    def line(self) -> str:
+        spread = (f"spread {min(self.ratios):.2f}-{max(self.ratios):.2f} over {len(self.ratios)} alternating "
+                  "repeats" if len(self.ratios) > 1 else "1 repeat")
+        return f"speedup {self.case}: {self.median:.2f} (median; {spread})"
 
 
 class StepClock(TrainerCallback):
@@ -135,10 +166,11 @@ def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_ste
     return trainer
 
 
-def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int) -> CaseResult:
+def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0) -> CaseResult:
     """Train `warmup + steps` steps of one case on one side, in this process, and measure the last `steps`."""
     total = warmup + steps
     records = _records(batch_size, total)
+    peak_flops, _ = matmul_peak_flops()
     with tempfile.TemporaryDirectory() as out:
         build = _baseline_trainer if side == "baseline" else _jsontune_trainer
         trainer = build(case, records, batch_size, total, out)
@@ -156,33 +188,74 @@ def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int) -> 
     flops = model_flops_per_token(trainer.model, trainable_all=case == "complete") * tokens / seconds
     return CaseResult(case, side, steps, batch_size, seconds, steps * batch_size / seconds, tokens / seconds,
                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flops,
-                      sum(losses) / len(losses) if losses else float("nan"))
+                      sum(losses) / len(losses) if losses else float("nan"), peak_flops, repeat)
 
 
-def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int) -> CaseResult:
+def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0) -> CaseResult:
     """run_case in a fresh Python process (its own peak RSS); progress goes to this process's stderr."""
     command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps),
-               str(warmup)]
+               str(warmup), str(repeat)]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the {side} {case} run failed (exit {done.returncode}); its errors are above")
     return CaseResult(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def format_table(results: list[CaseResult], peak_flops: float, peak_what: str) -> str:
+def side_order(repeat: int) -> tuple[str, ...]:
+    """baseline first in even repeats, jsontune first in odd ones."""
+    return SIDES if repeat % 2 == 0 else SIDES[::-1]
+
+
+def run_bench(cases: list[str], batch_size: int, steps: int, warmup: int, repeats: int,
+              run: Callable[..., CaseResult] = run_in_subprocess, progress: Callable[[str], None] = print
+              ) -> list[CaseResult]:
+    """Every case on both sides, `repeats` times, the sides' order alternating (`side_order`)."""
+    results = []
+    for repeat in range(repeats):
+        for case in cases:
+            for side in side_order(repeat):
+                progress(f"repeat {repeat + 1}/{repeats}: training {case} ({side}), {warmup} + {steps} steps ...")
+                results.append(run(case, side, batch_size, steps, warmup, repeat))
+    return results
+
+
+def speedups(results: list[CaseResult]) -> list[Speedup]:
+    """Per case, the ratio of jsontune's examples/s to the baseline's within each repeat."""
+    by_run = {(r.case, r.side, r.repeat): r for r in results}
+    out = []
+    for case in dict.fromkeys(r.case for r in results):
+        repeats = sorted({r.repeat for r in results if r.case == case})
+        out.append(Speedup(case, [by_run[(case, "jsontune", i)].examples_per_second
+                                  / by_run[(case, "baseline", i)].examples_per_second for i in repeats]))
+    return out
+
+
+def format_table(results: list[CaseResult], peak_what: str) -> str:
+    """One line per case and side: the median over repeats of each figure (the largest peak RSS)."""
     header = (f"{'case':<8} {'side':<9} {'examples/s':>10} {'tokens/s':>9} {'peak RSS MB':>11} "
               f"{'GFLOP/s':>8} {'of peak':>7} {'mean loss':>9}")
     lines = [header]
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
     for r in results:
-        lines.append(f"{r.case:<8} {r.side:<9} {r.examples_per_second:>10.3f} {r.tokens_per_second:>9.1f} "
-                     f"{r.peak_rss_mb:>11.0f} {r.model_flops_per_second / 1e9:>8.1f} "
-                     f"{r.model_flops_per_second / peak_flops:>7.1%} {r.mean_loss:>9.4f}")
-    lines.append(f"({peak_what} measured here: {peak_flops / 1e9:.0f} GFLOP/s; {results[0].steps} measured "
-                 f"steps of batch {results[0].batch_size} after the warm-up)")
+        groups.setdefault((r.case, r.side), []).append(r)
+    for (case, side), runs in groups.items():
+        def median(figure: Callable[[CaseResult], float], of: list[CaseResult] = runs) -> float:
+            return statistics.median(figure(r) for r in of)
+
+        lines.append(f"{case:<8} {side:<9} {median(lambda r: r.examples_per_second):>10.3f} "
+                     f"{median(lambda r: r.tokens_per_second):>9.1f} {max(r.peak_rss_mb for r in runs):>11.0f} "
+                     f"{median(lambda r: r.model_flops_per_second) / 1e9:>8.1f} "
+                     f"{median(lambda r: r.share_of_peak):>7.1%} {median(lambda r: r.mean_loss):>9.4f}")
+    peaks = [r.peak_flops / 1e9 for r in results]
+    repeats = len({r.repeat for r in results})
+    lines.append(f"(medians over {repeats} repeat{'s' if repeats > 1 else ''}; {peak_what} measured before each "
+                 f"run: median {statistics.median(peaks):.0f}, {min(peaks):.0f}-{max(peaks):.0f} GFLOP/s, each "
+                 f"run's share taken of its own; {results[0].steps} measured steps of batch {results[0].batch_size} "
+                 "after the warm-up)")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    case_, side_, batch_, steps_, warmup_ = sys.argv[1:6]
-    result = run_case(case_, side_, int(batch_), int(steps_), int(warmup_))
+    case_, side_, batch_, steps_, warmup_, repeat_ = sys.argv[1:7]
+    result = run_case(case_, side_, int(batch_), int(steps_), int(warmup_), int(repeat_))
     print(json.dumps(asdict(result)))

@@ -27,6 +27,7 @@ from jsontune.models.loading import model_source
 from jsontune.recipe import Recipe
 from jsontune.training.rewards import reward_functions
 from jsontune.training.time_budget import TimeBudgetCallback
+from jsontune.training.train import parameter_counts
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
     budget = TimeBudgetCallback(recipe.jsontune.max_train_seconds) if recipe.jsontune.max_train_seconds else None
     if budget is not None:
         trainer.add_callback(budget)
+    trainable, total = parameter_counts(trainer.model)
     reset_peak_memory()
     result = trainer.train()
     out = Path(args.output_dir)
@@ -97,6 +99,8 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
         "reward_history": reward_history(history, recipe.jsontune.rewards),
         "peak_memory_mb": peak_mb,
         "peak_memory_kind": peak_kind,
+        "trainable_parameters": trainable,
+        "total_parameters": total,
         "data_files": splits.files,
         "test_ids": [r["id"] for r in splits.test],
     }

@@ -64,7 +64,7 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
     for callback in (*callbacks, budget):
         if callback is not None:
             trainer.add_callback(callback)
-    trainable, total = _parameter_counts(trainer.model)
+    trainable, total = parameter_counts(trainer.model)
     reset_peak_memory()
     checkpoint = resume_point(training_args.output_dir, training_args.resume_from_checkpoint)
     tokens_before = tokens_seen_at(checkpoint)  # now: save_total_limit may delete that checkpoint
@@ -224,6 +224,7 @@ def hold_out_dev(records: list[dict], dev_rows: int, seed: int) -> tuple[list[di
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
 
 
-def _parameter_counts(model) -> tuple[int, int]:
+def parameter_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameters: a LoRA run trains its adapter's few, complete fine-tuning all of them."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable, sum(p.numel() for p in model.parameters())
