@@ -151,6 +151,17 @@ def test_row_limits_must_match_the_files(tmp_path):
         load_recipe(path)
 
 
+@pytest.mark.parametrize("has_bf16_matmuls", [True, False])
+def test_bf16_on_cpu_is_kept_only_where_the_recipe_asks_and_the_cpu_multiplies_bf16(monkeypatch, has_bf16_matmuls):
+    import jsontune.recipe as recipe_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(recipe_module, "cpu_has_bf16_matmuls", lambda: has_bf16_matmuls)
+    asked = load_recipe(REPO / "recipes/lora.yaml", ["--bf16", "true"])
+    assert asked.training.use_cpu and asked.training.bf16 is has_bf16_matmuls
+    assert load_recipe(REPO / "recipes/lora.yaml").training.bf16 is False  # fp32 unless asked
+
+
 def test_gpu_settings_bf16_and_liger_kernels_when_installed_unless_the_recipe_says(monkeypatch):
     import importlib.util
 

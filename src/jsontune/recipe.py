@@ -385,8 +385,16 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
+def cpu_has_bf16_matmuls() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX tiles)."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
 def _device_tokens(user_keys: set[str]) -> list[str]:
-    """Settings that depend on the hardware, applied unless the user set them (bf16 on CPU is never kept)."""
+    """Settings that depend on the hardware, applied unless the user set them (bf16 on CPU is kept only where the CPU
+    has bf16 matmul instructions)."""
     import torch
 
     if torch.cuda.is_available():
@@ -394,9 +402,13 @@ def _device_tokens(user_keys: set[str]) -> list[str]:
         if "use_liger_kernel" not in user_keys and importlib.util.find_spec("liger_kernel") is not None:
             tokens += ["--use_liger_kernel", "true"]  # fused Triton kernels (RMSNorm, RoPE, SwiGLU, loss)
         return tokens
-    # CPU: no bf16/fp16 kernels worth having; gradient checkpointing recomputes the forward pass to save
-    # memory a 135M model does not need (`make bench` measures the whole path).
-    tokens = ["--use_cpu", "true", "--bf16", "false", "--fp16", "false"]
+    # CPU: fp32 by default. bf16 autocast only where the recipe asks for it and the CPU multiplies bf16 in hardware
+    # (AVX512-BF16 or AMX, which oneDNN uses); elsewhere it is emulated, slower than fp32. No fp16 kernels worth
+    # having. Gradient checkpointing recomputes the forward pass to save memory a 135M model does not need
+    # (`make bench` measures the whole path).
+    tokens = ["--use_cpu", "true", "--fp16", "false"]
+    if "bf16" not in user_keys or not cpu_has_bf16_matmuls():
+        tokens += ["--bf16", "false"]
     if not user_keys & {"gradient_checkpointing", "activation_checkpointing"}:
         tokens += ["--activation_checkpointing", "false"]
     return tokens

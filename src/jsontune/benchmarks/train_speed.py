@@ -5,7 +5,8 @@ Each (case, side) trains in a process of its own, so its peak RSS is its own:
 - baseline: TRL `SFTTrainer` with its default `SFTConfig`, changed only where a CPU-only machine needs
   it (`use_cpu=True`, `bf16=False`), prompt-completion chat data rendered by the model's own chat
   template (SmolLM2's injects a default system turn; jsontune's prepared copy drops it, so the
-  baseline writes that turn itself, which renders the same tokens), and for LoRA a plain
+  baseline writes that turn itself, which renders the same tokens) around the user turn jsontune's
+  recipe writes (the request, then the schema as the recipe renders it), and for LoRA a plain
   `peft.LoraConfig` with the original experiment's settings;
 - jsontune: the shipped recipe (recipes/lora.yaml or recipes/complete.yaml) through `build_trainer`, with
   the LoRA settings of the baseline (the shipped recipe adapts all linear layers, which costs about
@@ -131,14 +132,19 @@ def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_ste
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from jsontune.data.prompting import compact_json
+    from jsontune.data.prompting import compact_json, user_text
     from jsontune.models.base_model import DEFAULT_EMBEDDED, SMOLLM2_DEFAULT_SYSTEM_PROMPT, resolve_model_name
     from jsontune.models.loading import load_tokenizer
+    from jsontune.recipe import load_recipe
 
     model_path = resolve_model_name(DEFAULT_EMBEDDED)
+    tokenizer = load_tokenizer(model_path)
+    # The user turn jsontune's recipe writes (the request and the schema after it), so that both sides train on
+    # the same text: the comparison is of the training path, not of the prompt.
+    prompting = load_recipe(RECIPES[case]).prompt_config(tokenizer)
     system = {"role": "system", "content": SMOLLM2_DEFAULT_SYSTEM_PROMPT}
     data = Dataset.from_list([
-        {"prompt": [system, {"role": "user", "content": r["prompt"]}],
+        {"prompt": [system, {"role": "user", "content": user_text(r, prompting)}],
          "completion": [{"role": "assistant", "content": compact_json(r["reference"])}]} for r in records
     ])
     # TRL's defaults, but for what a CPU-only machine cannot run: bf16 and the device search.
@@ -146,7 +152,7 @@ def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_ste
     config = SFTConfig(output_dir=out, **cpu_only, per_device_train_batch_size=batch_size,
                        max_steps=total_steps, logging_steps=1, save_strategy="no", report_to="none")
     peft_config = LoraConfig(**ORIGINAL_LORA) if case == "lora" else None
-    return SFTTrainer(model=model_path, args=config, train_dataset=data, processing_class=load_tokenizer(model_path),
+    return SFTTrainer(model=model_path, args=config, train_dataset=data, processing_class=tokenizer,
                       peft_config=peft_config)
 
 
