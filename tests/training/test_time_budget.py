@@ -30,3 +30,38 @@ def test_a_time_budget_that_is_not_positive_is_refused_naming_the_recipe(make_re
     path = make_recipe(jsontune={"max_train_seconds": seconds})
     with pytest.raises(RecipeError, match=rf"{path.name}: jsontune.max_train_seconds must be positive"):
         load_recipe(path)
+
+
+def _rank_past_or_within_its_budget(rank: int, port: int, out: str) -> None:
+    """Rank 0 has trained 20 s of a 10 s budget, rank 1 none of it: both must stop at this step."""
+    import time
+    from pathlib import Path
+
+    import torch.distributed as dist
+    from transformers import TrainerControl, TrainerState
+
+    from jsontune.training.time_budget import TimeBudgetCallback
+
+    dist.init_process_group("gloo", rank=rank, world_size=2, init_method=f"tcp://127.0.0.1:{port}")
+    try:
+        budget = TimeBudgetCallback(10)
+        budget.started = time.perf_counter() - (20 if rank == 0 else 0)
+        state, control = TrainerState(), TrainerControl()
+        state.global_step = 3
+        budget.on_step_end(None, state, control)
+        Path(out, f"rank{rank}").write_text(f"{control.should_training_stop} {budget.stopped_at_step}")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.distributed
+def test_every_rank_stops_at_the_step_where_the_slowest_reaches_the_budget(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mp.spawn(_rank_past_or_within_its_budget, args=(port, str(tmp_path)), nprocs=2)
+    assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["True 3", "True 3"]
