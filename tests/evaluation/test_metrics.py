@@ -25,7 +25,7 @@ from jsontune.evaluation.metrics import (
     structure_similarity,
     tree_similarity,
 )
-from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES, is_slot_record, slot_counts
+from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES, is_slot_record, published_slot_counts, slot_counts
 
 approx = pytest.approx
 UNPARSEABLE = "I am sorry, I cannot do that."
@@ -35,7 +35,8 @@ def test_names_and_weights():
     assert METRIC_NAMES == ("strict_parse_rate", "parse_rate", "schema_adherence", "structure_similarity",
                             "exact_match", "field_precision", "field_recall", "field_f1", "tree_similarity",
                             "semantic_similarity", "quality_score")
-    assert SLOT_METRIC_NAMES == ("slot_precision", "slot_recall", "slot_f1", "intent_accuracy")
+    assert SLOT_METRIC_NAMES == ("slot_precision", "slot_recall", "slot_f1", "slot_precision_published",
+                                 "slot_recall_published", "slot_f1_published", "intent_accuracy")
     assert math.isclose(sum(QUALITY_WEIGHTS.values()), 1.0)
     assert set(QUALITY_WEIGHTS) == {"parse_ok", "schema_valid", "structure_similarity", "field_f1", "tree_similarity",
                                     "semantic_similarity"}
@@ -264,6 +265,25 @@ def test_slot_counts():
     assert slot_counts({"slots": ["Simon"]}, ref) == {"artist": [0, 0, 2], "service": [0, 0, 1]}
 
 
+def test_the_published_counts_skip_a_misclassified_query_and_match_values_as_written():
+    ref = {"intent": "PlayMusic", "slots": {"artist": ["Simon", "Garfunkel"], "service": "Spotify"}}
+    right = {"intent": "PlayMusic", "slots": {"artist": "  SIMON ", "service": "Spotify", "album": None}}
+    # "  SIMON " is not "Simon" as written: a false positive, and both artists are missed; null is a false positive
+    assert published_slot_counts(right, ref) == {"album": [0, 1, 0], "artist": [0, 1, 2], "service": [1, 0, 0]}
+    # a wrong intent, an answer without one, or no answer: the query is not scored at all
+    assert published_slot_counts({**right, "intent": "AddToPlaylist"}, ref) == {}
+    assert published_slot_counts({"slots": right["slots"]}, ref) == {}
+    assert published_slot_counts(None, ref) == {}
+    # matched by existence, not as multisets (ours counts these [1, 0, 1] and [1, 2, 0])
+    assert published_slot_counts({"intent": "X", "slots": {"s": "a"}}, {"intent": "X", "slots": {"s": ["a", "a"]}}) \
+        == {"s": [2, 0, 0]}
+    assert published_slot_counts({"intent": "X", "slots": {"s": ["a", "a", 3]}}, {"intent": "X", "slots": {"s": "a"}}) \
+        == {"s": [1, 1, 0]}
+    # the right intent but no slots object: every reference value is missed
+    no_slots = {"intent": "X", "slots": ["a"]}
+    assert published_slot_counts(no_slots, {"intent": "X", "slots": {"s": "a"}}) == {"s": [0, 0, 1]}
+
+
 # A corpus of 2 intents. Per row: (output, reference slots, predicted intent is right?)
 SLOT_CORPUS = [
     # PlayMusic 1: artist tp (case-folded); service Deezer fp, Spotify fn -> row micro F1 2*1/(2+1+1) = 0.5
@@ -311,10 +331,28 @@ def test_slot_protocol_by_hand():
     assert result["slot_recall"] == approx(0.5)
     assert result["slot_f1"] == approx(149 / 252)
     assert result["intent_accuracy"] == approx(3 / 5)
-    for name in SLOT_METRIC_NAMES:
+    for name in ("slot_precision", "slot_recall", "slot_f1", "intent_accuracy"):
         low, high = result["ci"][name]
         assert low <= result[name] + 1e-12 and result[name] <= high + 1e-12, name
     json.dumps(result)
+
+
+def test_the_published_protocol_by_hand_leaves_out_misclassified_queries():
+    rows = _slot_rows()
+    result = aggregate(rows)
+    # PlayMusic 1: "adele" is not "Adele": artist fp 1 fn 1; service fp 1 fn 1. PlayMusic 2: artist tp; album fp.
+    # PlayMusic 3 (wrong intent) and GetWeather 1 (unparseable): not scored. GetWeather 2: city tp; timeRange fp fn.
+    # PlayMusic: artist tp 1 fp 1 fn 1 (P R F1 1/2, weight 2); service 0 (weight 1) -> P = R = F1 = (2*1/2)/3 = 1/3
+    # GetWeather: city 1 (weight 1); timeRange 0 (weight 1) -> 1/2. Mean over the intents: (1/3 + 1/2)/2 = 5/12
+    for figure in ("slot_precision", "slot_recall", "slot_f1"):
+        assert result[f"{figure}_published"] == approx(5 / 12), figure
+    # Some resamples draw only the two unscored queries, where the figure is undefined: no interval.
+    assert result["ci"]["slot_f1_published"] is None
+    # rows scored before the protocol existed hold their answer and reference instead: the same figures
+    old = [{k: v for k, v in row.items() if k != "published_slot_counts"}
+           | {"reference": {"intent": intent, "slots": slots}} for row, (intent, slots, _) in zip(rows, SLOT_CORPUS)]
+    assert aggregate(old)["slot_f1_published"] == approx(5 / 12)
+    assert aggregate(old)["slot_f1"] == approx(149 / 252)
 
 
 def test_slot_protocol_edge_cases():

@@ -35,9 +35,11 @@ def _row(row_id: str, dataset: str, score: float, parsed: bool) -> dict:
     }
     if dataset == "snips":
         tp = round(3 * value)
+        intent_correct = parsed and score > 0.3
         row.update({"reference_intent": "PlayMusic" if int(row_id[-1]) % 2 else "GetWeather",
-                    "intent_correct": parsed and score > 0.3, "slot_f1": value,
-                    "slot_counts": {"artist": [tp, 3 - tp, 3 - tp]}})
+                    "intent_correct": intent_correct, "slot_f1": value,
+                    "slot_counts": {"artist": [tp, 3 - tp, 3 - tp]},
+                    "published_slot_counts": {"artist": [tp, 3 - tp, 3 - tp]} if intent_correct else {}})
     return row
 
 

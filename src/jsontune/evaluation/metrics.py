@@ -34,7 +34,15 @@ from scipy.stats import DegenerateDataWarning, bootstrap
 from jsontune.data.schemas import DRAFT_2020_12, resolve_ref, validator
 from jsontune.decoding.repair import Recovery, recover_json
 from jsontune.evaluation.normalise import normalise_leaf
-from jsontune.evaluation.slot_metrics import SlotProtocol, is_slot_record, micro_f1, slot_counts
+from jsontune.evaluation.slot_metrics import (
+    PUBLISHED_SUFFIX,
+    SLOT_FIGURES,
+    SlotProtocol,
+    is_slot_record,
+    micro_f1,
+    published_slot_counts,
+    slot_counts,
+)
 
 # Weights of quality_score. Field F1 (are the values right?) carries the most; semantic similarity
 # gives partial credit for near-miss strings; parsing, schema and shape are necessary but cheap to
@@ -314,7 +322,8 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
     Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
     field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score,
     invented_keys (keys the record's schema does not declare; None without a schema); for slot
-    records also reference_intent, intent_correct, slot_f1, slot_counts. Every quality figure is 0 (False)
+    records also reference_intent, intent_correct, slot_f1, slot_counts,
+    published_slot_counts. Every quality figure is 0 (False)
     when the output cannot be parsed even after repair. `recovery` replaces the usual `recover_json(output)`
     (a constrained answer cut off by the token budget is rejected, not repaired).
     """
@@ -343,6 +352,7 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
             "intent_correct": bool(rec.ok and isinstance(parsed, dict) and parsed.get("intent") == reference["intent"]),
             "slot_f1": micro_f1(counts) if rec.ok else 0.0,
             "slot_counts": counts,
+            "published_slot_counts": published_slot_counts(parsed if rec.ok else None, reference),
         })
     return row
 
@@ -392,12 +402,21 @@ def _row_intent(row: dict) -> str:
     return row["reference"]["intent"]
 
 
+def _published_counts(row: dict) -> dict[str, list[int]]:
+    """A row's counts by the published protocol; rows scored before that protocol was added carry their answer
+    and reference, from which they are counted the same way."""
+    if "published_slot_counts" in row:
+        return row["published_slot_counts"]
+    return published_slot_counts(row.get("parsed") if row.get("parse_ok") else None, row["reference"])
+
+
 def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means over rows of the per-row figures, with bootstrap confidence intervals.
 
     Returns {"n", each of METRIC_NAMES, "invented_key_rate" (None when no row has a schema), "ci": {name:
     [low, high]}} and, when some rows are slot records,
-    the SLOT_METRIC_NAMES over those rows (slot precision/recall/F1 by the published SNIPS protocol) and
+    the SLOT_METRIC_NAMES over those rows (slot precision/recall/F1 by our protocol, and with the suffix
+    `_published` by the published one: `jsontune.evaluation.slot_metrics`) and
     "n_slot_rows". With no rows every metric is None and "ci" is empty; n_resamples=0 skips the intervals
     ("ci" empty), for cheap figures during training.
     """
@@ -420,15 +439,19 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
                                                n_resamples=n_resamples, seed=seed)
     slot_rows = [row for row in rows if row.get("slot_counts") is not None]
     if slot_rows:
-        protocol = SlotProtocol([_row_intent(row) for row in slot_rows], [row["slot_counts"] for row in slot_rows])
-        index = np.arange(len(slot_rows))
-        point = protocol(index)
-        defined = not np.isnan(point).any()  # all three are NaN together: no reference slot occurrence at all
-        bounds = _intervals(index, protocol, confidence, n_resamples, seed) if defined and with_ci else None
-        for i, name in enumerate(("slot_precision", "slot_recall", "slot_f1")):
-            result[name] = float(point[i]) if defined else None
-            if with_ci:
-                ci[name] = _interval_or_none(bounds[0][i], bounds[1][i]) if bounds else None
+        intents_of_rows = [_row_intent(row) for row in slot_rows]
+        for suffix, counts in (("", [row["slot_counts"] for row in slot_rows]),
+                               (PUBLISHED_SUFFIX, [_published_counts(row) for row in slot_rows])):
+            protocol = SlotProtocol(intents_of_rows, counts)
+            index = np.arange(len(slot_rows))
+            point = protocol(index)
+            defined = not np.isnan(point).any()  # all three are NaN together: no reference slot occurrence at all
+            bounds = _intervals(index, protocol, confidence, n_resamples, seed) if defined and with_ci else None
+            for i, figure in enumerate(SLOT_FIGURES):
+                name = figure + suffix
+                result[name] = float(point[i]) if defined else None
+                if with_ci:
+                    ci[name] = _interval_or_none(bounds[0][i], bounds[1][i]) if bounds else None
         intents = np.array([float(row["intent_correct"]) for row in slot_rows])
         result["intent_accuracy"] = float(np.mean(intents))
         if with_ci:

@@ -63,7 +63,9 @@ LABELS = {
     "structure_similarity": "structure", "exact_match": "exact match", "field_precision": "field precision",
     "field_recall": "field recall", "field_f1": "field F1", "tree_similarity": "tree",
     "semantic_similarity": "semantic", "quality_score": "quality score", "slot_precision": "slot precision",
-    "slot_recall": "slot recall", "slot_f1": "slot F1", "intent_accuracy": "intent accuracy",
+    "slot_recall": "slot recall", "slot_f1": "slot F1", "slot_precision_published": "slot precision (published)",
+    "slot_recall_published": "slot recall (published)", "slot_f1_published": "slot F1 (published)",
+    "intent_accuracy": "intent accuracy",
     "parse_ok": "parse rate",
 }
 

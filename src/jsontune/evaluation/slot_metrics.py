@@ -1,9 +1,18 @@
-"""Slot-filling figures: intent accuracy and slot precision, recall and F1 by the published SNIPS protocol.
+"""Slot-filling figures: intent accuracy and slot precision, recall and F1, by two protocols.
 
-A slot record's reference is exactly `{"intent": str, "slots": {name: str | [str, ...]}}`. Per row,
-`slot_counts` gives each slot's true positives, false positives and false negatives; over a set of rows,
-`SlotProtocol` gives the corpus figures of the protocol that the published NLU engines were scored by
-(snips-nlu-metrics), vectorised over bootstrap resamples.
+A slot record's reference is exactly `{"intent": str, "slots": {name: str | [str, ...]}}`. Per row, the
+counts give each slot's true positives, false positives and false negatives, in one of two ways:
+
+- `slot_counts`, ours: every query's slots are scored under its reference intent, whatever intent was
+  predicted, values compared case-folded with whitespace collapsed, as multisets. A misclassified query
+  costs its slots.
+- `published_slot_counts`: as snips-nlu-metrics counts a query (`compute_utterance_metrics`), the tool of
+  the published NLU benchmark. A query whose predicted intent is wrong is not scored for slots at all,
+  values must be equal as written, and a value matches if any value of the same slot on the other side
+  equals it.
+
+Over a set of rows, `SlotProtocol` turns either kind of counts into the corpus figures (per intent and
+slot, then weighted by occurrence, then the mean over intents), vectorised over bootstrap resamples.
 """
 
 from __future__ import annotations
@@ -16,7 +25,11 @@ import numpy as np
 
 from jsontune.evaluation.normalise import normalise_leaf
 
-SLOT_METRIC_NAMES: tuple[str, ...] = ("slot_precision", "slot_recall", "slot_f1", "intent_accuracy")
+# The published protocol's figures carry this suffix: slot_f1 is ours, slot_f1_published the tool's.
+PUBLISHED_SUFFIX = "_published"
+SLOT_FIGURES: tuple[str, ...] = ("slot_precision", "slot_recall", "slot_f1")
+SLOT_METRIC_NAMES: tuple[str, ...] = (*SLOT_FIGURES, *(f"{name}{PUBLISHED_SUFFIX}" for name in SLOT_FIGURES),
+                                      "intent_accuracy")
 
 
 def is_slot_record(reference: Any) -> bool:
@@ -67,6 +80,37 @@ def slot_counts(prediction: Any, reference: Any) -> dict[str, list[int]]:
     for name, n in invalid.items():
         counts.setdefault(name, [0, 0, 0])[1] += n
     return {name: counts[name] for name in sorted(counts)}
+
+
+def published_slot_counts(prediction: Any, reference: Any) -> dict[str, list[int]]:
+    """{slot: [tp, fp, fn]} of one query as snips-nlu-metrics counts it.
+
+    The tool compares slots only when the predicted intent is the reference's: otherwise (or when the answer
+    has no intent) it returns before looking at them, so the query adds nothing to any slot ({}). Then each
+    reference value is a true positive if the prediction gives the same slot that exact value (the tool's
+    default `exact_match`: no case folding), else a false negative; each predicted value is a false positive
+    if no reference value of its slot equals it. Matching is by existence, not as multisets: a value given
+    twice on one side and once on the other matches twice. A predicted value that is not a string (null
+    included) matches nothing: a false positive.
+    """
+    if not isinstance(prediction, dict) or prediction.get("intent") != reference["intent"]:
+        return {}
+    predicted = prediction.get("slots") if isinstance(prediction.get("slots"), dict) else {}
+    expected = {name: _as_list(value) for name, value in reference["slots"].items()}
+    counts: dict[str, list[int]] = {}
+    for name, values in expected.items():
+        given = _as_list(predicted.get(name, []))
+        for value in values:
+            counts.setdefault(name, [0, 0, 0])[0 if value in given else 2] += 1
+    for name, value in predicted.items():
+        for item in _as_list(value):
+            if not (isinstance(item, str) and item in expected.get(name, [])):
+                counts.setdefault(name, [0, 0, 0])[1] += 1
+    return {name: counts[name] for name in sorted(counts)}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def micro_f1(counts: dict[str, list[int]]) -> float:

@@ -41,6 +41,7 @@ from jsontune.benchmarks.snips.split import (
 )
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.metrics import aggregate
 from jsontune.files import write_json
 from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, load_recipe
 from jsontune.run_dir import METRICS_FILE
@@ -241,5 +242,7 @@ def _evaluate(model: Model, mode: str, records: list[dict], out: Path, fresh: bo
         timings[f"eval_{model.label}_{mode}_s"] = time.perf_counter() - began
     else:
         logger.info("%s %s, %s decoding: evaluated before, reused", progress, model.label, mode)
-    metrics = json.loads((out / METRICS_FILE).read_text())
-    return CurvePoint(method=model.method, size=model.size, mode=mode, metrics=metrics, rows=load_predictions(out))
+    rows = load_predictions(out)
+    # The figures again from the saved answers, so that an evaluation reused from before a protocol was added has it.
+    metrics = {**json.loads((out / METRICS_FILE).read_text()), **aggregate(rows)}
+    return CurvePoint(method=model.method, size=model.size, mode=mode, metrics=metrics, rows=rows)

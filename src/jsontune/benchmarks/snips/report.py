@@ -10,8 +10,10 @@ mode and writes, each atomically:
 - metadata.json        the run's context (recipes, split, record ids, timings) and this machine
 - report.md            the tables, the plot, the protocol and how to read the comparison
 
-Every figure comes from `jsontune.evaluation.metrics.aggregate` (the published per-slot protocol); nothing here
-re-implements a metric.
+Every figure comes from `jsontune.evaluation.metrics.aggregate`, by both protocols of
+`jsontune.evaluation.slot_metrics`: the published one (snips-nlu-metrics: a misclassified query's slots are not
+scored), which the engines' figures were made by and which the plot shows, and ours (every query's slots count).
+Nothing here re-implements a metric.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ PUBLISHED: tuple[tuple[str, int, float], ...] = (
     ("Alexa", 70, 0.588),
 )
 METHOD_NAMES = {"lora": "LoRA", "complete": "complete"}
-FIGURES = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "parse_rate", "schema_adherence",
-           "exact_match")
+FIGURES = ("slot_f1_published", "slot_precision_published", "slot_recall_published", "slot_f1", "slot_precision",
+           "slot_recall", "intent_accuracy", "parse_rate", "schema_adherence", "exact_match")
+PLOTTED = "slot_f1_published"  # the engines' protocol, so that the curve and their markers compare
+# Sizes at or above this are drawn in the plot's narrow right-hand panel (the whole pool, ~2,000 per intent), so
+# that 10-70 per intent get the width.
+WHOLE_POOL_PANEL_FROM = 500
 
 
 @dataclass
@@ -104,7 +110,7 @@ def curve_table(points: list[CurvePoint]) -> list[dict[str, Any]]:
     for engine, per_intent, f1 in PUBLISHED:
         table.append({"source": "published", "method": engine,
                       "per_intent": "full" if per_intent == FULL_PER_INTENT else str(per_intent),
-                      "train_queries_per_intent": per_intent, "slot_f1": f1})
+                      "train_queries_per_intent": per_intent, "slot_f1_published": f1})
     return table
 
 
@@ -130,46 +136,65 @@ def _figure(points: list[CurvePoint], split: str = "test"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    # Two panels on one y axis: the learning curve (log scale), and a narrow one for the whole pool, which on one
+    # axis would leave the space between 70 and 2,000 per intent empty.
+    fig, (curve, pool) = plt.subplots(1, 2, figsize=(10, 5.5), sharey=True, layout="constrained",
+                                      gridspec_kw={"width_ratios": [4, 1]})
     series: dict[tuple[str, str], list[CurvePoint]] = {}
     for point in points:
         series.setdefault((point.method, point.mode), []).append(point)
     colours = {"lora": "tab:blue", "complete": "tab:orange"}
-    dodge = {"greedy": 0.96, "constrained": 1.04}  # side by side at each size; the engines sit further left
+    dodge = {"greedy": 0.97, "constrained": 1.03}  # side by side at each size; the engines sit further left
     for (method, mode), members in series.items():
-        members = sorted(members, key=lambda p: p.per_intent)
-        x = [p.per_intent * dodge.get(mode, 1.0) for p in members]
-        y = [p.metrics.get("slot_f1") or 0.0 for p in members]
-        lows = [interval(p.metrics, "slot_f1")[0] for p in members]
-        highs = [interval(p.metrics, "slot_f1")[1] for p in members]
-        errors = [[v - (lo if lo is not None else v) for v, lo in zip(y, lows)],
-                  [(hi if hi is not None else v) - v for v, hi in zip(y, highs)]]
         colour = colours.get(method, "tab:green")
-        ax.errorbar(x, y, yerr=errors, color=colour, capsize=4, linewidth=2, markersize=7,
-                    linestyle="-" if mode == "constrained" else "--", marker="o" if method == "lora" else "s",
-                    markerfacecolor=colour if mode == "constrained" else "white",
-                    label=f"jsontune {METHOD_NAMES.get(method, method)}, {mode} (95% CI)")
+        style = {"color": colour, "capsize": 4, "linewidth": 2, "markersize": 7,
+                 "linestyle": "-" if mode == "constrained" else "--", "marker": "o" if method == "lora" else "s",
+                 "markerfacecolor": colour if mode == "constrained" else "white"}
+        label: str | None = f"jsontune {METHOD_NAMES.get(method, method)}, {mode} (95% CI)"
+        for ax in (curve, pool):
+            on_panel = [p for p in sorted(members, key=lambda p: p.per_intent)
+                        if (p.per_intent >= WHOLE_POOL_PANEL_FROM) == (ax is pool)]
+            if not on_panel:
+                continue
+            y = [p.metrics.get(PLOTTED) or 0.0 for p in on_panel]
+            bounds = [interval(p.metrics, PLOTTED) for p in on_panel]
+            errors = [[v - (lo if lo is not None else v) for v, (lo, _) in zip(y, bounds)],
+                      [(hi if hi is not None else v) - v for v, (_, hi) in zip(y, bounds)]]
+            ax.errorbar([p.per_intent * dodge.get(mode, 1.0) for p in on_panel], y, yerr=errors, **style, label=label)
+            label = None  # one legend entry a series
     markers = {"Snips NLU": "*", "api.ai": "D", "Luis": "^", "Wit": "v", "Alexa": "P"}
     engines: dict[str, list[tuple[int, float]]] = {}
     for engine, per_intent, f1 in PUBLISHED:
         engines.setdefault(engine, []).append((per_intent, f1))
     for engine, figures in engines.items():
         # The figures go in the legend: written beside the markers, they run into our points at 50 per intent.
-        ax.scatter([per_intent * 0.85 for per_intent, _ in figures], [f1 for _, f1 in figures],
-                   marker=markers.get(engine, "x"), s=70, color="dimgray", zorder=3,
-                   label=f"{engine} (published): " + ", ".join(f"{f1:.3f} at {n}" for n, f1 in sorted(figures)))
-    ax.set_xscale("log")
-    ticks = sorted({10, 20, 50, 70, FULL_PER_INTENT, *(round(p.per_intent) for p in points)})
-    ax.set_xticks(ticks, [str(t) for t in ticks])
-    ax.minorticks_off()
-    ax.set_xlabel("training queries per intent (log scale)")
-    ax.set_ylabel("slot F1 (SNIPS protocol, mean over 7 intents)")
-    ax.set_ylim(0, 1)
-    ax.grid(True, alpha=0.3)
-    ax.set_title("SNIPS slot filling: jsontune on SmolLM2-135M vs the published NLU engines\n"
+        label = f"{engine} (published): " + ", ".join(f"{f1:.3f} at {n}" for n, f1 in sorted(figures))
+        for ax in (curve, pool):
+            on_panel = [(n, f1) for n, f1 in figures if (n >= WHOLE_POOL_PANEL_FROM) == (ax is pool)]
+            if on_panel:
+                ax.scatter([n * 0.88 for n, _ in on_panel], [f1 for _, f1 in on_panel], marker=markers.get(engine, "x"),
+                           s=70, color="dimgray", zorder=3, label=label)
+                label = None
+    small = sorted({10, 20, 50, 70, *(round(p.per_intent) for p in points if p.per_intent < WHOLE_POOL_PANEL_FROM)})
+    curve.set_xscale("log")
+    curve.set_xticks(small, [str(t) for t in small])
+    curve.set_xlim(small[0] * 0.8, small[-1] * 1.15)
+    pooled = sorted({FULL_PER_INTENT, *(round(p.per_intent) for p in points if p.per_intent >= WHOLE_POOL_PANEL_FROM)})
+    pool.set_xticks(pooled, [f"{t:,}" for t in pooled])
+    pool.set_xlim(min(pooled) * 0.8, max(pooled) * 1.1)
+    pool.set_title("whole pool", fontsize=9)
+    for ax in (curve, pool):
+        ax.minorticks_off()
+        ax.grid(True, alpha=0.3)
+    curve.set_xlabel("training queries per intent (log scale)")
+    curve.set_ylabel("slot F1 (published SNIPS protocol, mean over 7 intents)")
+    curve.set_ylim(0, 1)
+    fig.suptitle("SNIPS slot filling: jsontune on SmolLM2-135M vs the published NLU engines\n"
                  f"(ours: our {split} split, carved from the training files; theirs: the held-out validation files)",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    handles, labels = curve.get_legend_handles_labels()
+    more = pool.get_legend_handles_labels()
+    curve.legend(handles + more[0], labels + more[1], fontsize=8, loc="lower right")
     return fig
 
 
@@ -195,6 +220,22 @@ def _sizes(points: list[CurvePoint]) -> list[str]:
     return sorted({p.size for p in points}, key=lambda s: float("inf") if s == "all" else int(s))
 
 
+def _curve_rows(ours: list[dict], sizes: list[str], figure: str) -> list[list[str]]:
+    """One row per (method, decoding): the figure with its interval at each size."""
+    rows = []
+    for key in dict.fromkeys((row["method"], row["decoding"]) for row in ours):
+        cells = {row["per_intent"]: _with_ci(row, figure) for row in ours if (row["method"], row["decoding"]) == key}
+        rows.append([f"jsontune {METHOD_NAMES.get(key[0], key[0])}, {key[1]}", *(cells.get(s, MISSING) for s in sizes)])
+    return rows
+
+
+def _published_rows(sizes: list[str]) -> list[list[str]]:
+    cells: dict[str, dict[str, str]] = {}
+    for engine, size, f1 in PUBLISHED:
+        cells.setdefault(engine, {})["all" if size == FULL_PER_INTENT else str(size)] = f"{f1:.3f}"
+    return [[f"{engine} (published)", *(row.get(s, MISSING) for s in sizes)] for engine, row in cells.items()]
+
+
 def _report_text(points: list[CurvePoint], table: list[dict], per_intent: list[dict], context: dict) -> str:
     ours = [row for row in table if row["source"] == "jsontune"]
     sizes = _sizes(points)
@@ -204,40 +245,40 @@ def _report_text(points: list[CurvePoint], table: list[dict], per_intent: list[d
         "# SNIPS slot filling: learning curve",
         "",
         f"{context.get('records', '?')} queries of the {split} split ({context.get('split_settings', {})}), "
-        f"scored by the published per-slot protocol (below). Wall time of this run: {minutes:.1f} min "
-        "(models and evaluations reused from an earlier run take no time here).",
+        "scored by two protocols (below): the published one, which the engines' figures were made by, and ours. "
+        f"Wall time of this run: {minutes:.1f} min (models and evaluations reused from an earlier run take no time "
+        "here); each model's training and evaluation time is in the table of every run.",
         "",
         f"![slot F1 against training queries per intent]({PNG_FILE})",
         "",
         "## Slot F1 by training queries per intent (95% bootstrap CI)",
         "",
+        "### The published protocol: a misclassified query's slots are not scored",
+        "",
     ]
-    body = []
-    for key in dict.fromkeys((row["method"], row["decoding"]) for row in ours):
-        cells = {row["per_intent"]: _with_ci(row, "slot_f1") for row in ours if (row["method"], row["decoding"]) == key}
-        body.append([f"jsontune {METHOD_NAMES.get(key[0], key[0])}, {key[1]}", *(cells.get(s, MISSING) for s in sizes)])
-    published_cells = {}
-    for engine, size, f1 in PUBLISHED:
-        column = "all" if size == FULL_PER_INTENT else str(size)
-        published_cells.setdefault(engine, {})[column] = f"{f1:.3f}"
-    for engine, cells in published_cells.items():
-        body.append([f"{engine} (published)", *(cells.get(s, MISSING) for s in sizes)])
-    lines += markdown_table(["model", *(f"{s}/intent" for s in sizes)], body)
+    with_pool = sizes if "all" in sizes else [*sizes, "all"]  # the engines' strongest figure, whether we ran it or not
+    lines += markdown_table(["model", *(f"{s}/intent" for s in with_pool)],
+                            _curve_rows(ours, with_pool, "slot_f1_published") + _published_rows(with_pool))
     lines += ["", "Published engines: their own validation files (~2,000 training queries per intent for "
               f"\"all\"); no intervals were published. Ours: the {split} split here, so the two are comparable in "
-              "task and protocol, not in test queries.", "", "## Every run", ""]
+              "task and protocol, not in test queries.", "",
+              "### Ours: every query's slots count, under its gold intent", ""]
+    lines += markdown_table(["model", *(f"{s}/intent" for s in sizes)], _curve_rows(ours, sizes, "slot_f1"))
+    lines += ["", "## Every run", ""]
     body = [[f"{METHOD_NAMES.get(r['method'], r['method'])} {r['per_intent']}", r["decoding"], str(r["n"]),
-             _with_ci(r, "slot_f1"), fmt(r["slot_precision"]), fmt(r["slot_recall"]),
-             _with_ci(r, "intent_accuracy"), fmt(r["parse_rate"]), fmt(r["schema_adherence"]),
+             _with_ci(r, "slot_f1_published"), _with_ci(r, "slot_f1"), fmt(r["slot_precision"]),
+             fmt(r["slot_recall"]), _with_ci(r, "intent_accuracy"), fmt(r["parse_rate"]), fmt(r["schema_adherence"]),
              fmt(r["exact_match"]), fmt(r["train_runtime_s"], 0), fmt(r["eval_wall_time_s"], 0)] for r in ours]
-    lines += markdown_table(["model", "decoding", "n", "slot F1", "slot P", "slot R", "intent accuracy", "parse",
-                     "span schema", "exact", "train s", "eval s"], body)
-    lines += ["", "## Per intent: slot F1", ""]
+    lines += markdown_table(["model", "decoding", "n", "slot F1 (published)", "slot F1 (ours)", "slot P (ours)",
+                             "slot R (ours)", "intent accuracy", "parse", "span schema", "exact", "train s", "eval s"],
+                            body)
+    lines += ["", "## Per intent: slot F1, published protocol", ""]
     run_keys = list(dict.fromkeys((r["method"], r["per_intent"], r["decoding"]) for r in per_intent))
     intents = list(dict.fromkeys(r["intent"] for r in per_intent))
     by_key = {(r["method"], r["per_intent"], r["decoding"], r["intent"]): r for r in per_intent}
     header = ["intent", *(f"{METHOD_NAMES.get(m, m)} {s} {d}" for m, s, d in run_keys)]
-    for figure, title in (("slot_f1", None), ("intent_accuracy", "## Per intent: intent accuracy")):
+    for figure, title in (("slot_f1_published", None), ("slot_f1", "## Per intent: slot F1, ours"),
+                          ("intent_accuracy", "## Per intent: intent accuracy")):
         if title:
             lines += ["", title, ""]
         body = [[intent, *(fmt(by_key[(*key, intent)][figure]) if (*key, intent) in by_key else MISSING
@@ -249,14 +290,18 @@ def _report_text(points: list[CurvePoint], table: list[dict], per_intent: list[d
 
 PROTOCOL_TEXT = """## Protocol
 
-- **Slot F1** (the published SNIPS per-slot protocol, `jsontune.evaluation.slot_metrics`): a predicted slot counts as
-  correct when its name and value equal a gold slot's, values compared after case folding and
-  whitespace collapsing (a slot given twice counts twice). For each intent and slot name:
-  precision = tp / (tp + fp), recall = tp / (tp + fn) (0 when tp = 0), F1 their harmonic mean. An
-  intent's figure is the mean of its slots' F1 weighted by how often each slot occurs in the gold
-  answers; the reported figure is the mean over the intents. Precision and recall are averaged the
-  same way. Slots are counted under the query's gold intent, whatever intent was predicted (the
-  published tool skips the slots of a misclassified query, which can only help its figure).
+- **Slot F1, published protocol** (`jsontune.evaluation.slot_metrics.published_slot_counts`): each query is
+  counted as snips-nlu-metrics counts it, the tool of the published benchmark. A query whose predicted intent
+  is wrong (or whose answer cannot be read) is not scored for slots at all; otherwise a gold value is a true
+  positive when the answer gives its slot that exact value (no case folding), else a false negative, and a
+  predicted value that no gold value of its slot equals is a false positive. Then, per intent and slot name,
+  precision = tp / (tp + fp), recall = tp / (tp + fn) (0 when tp = 0), F1 their harmonic mean; an intent's
+  figure is the mean of its slots' F1 weighted by how often each slot occurs in the gold answers, and the
+  reported figure is the mean over the intents, as the engines' per-slot figures were averaged. The 2017
+  benchmark trained and tested each engine on one intent at a time, so its engines never misclassified.
+- **Slot F1, ours** (`slot_counts`): every query's slots count, under its gold intent, whatever intent was
+  predicted, so a misclassified query costs its slots; values match after case folding and whitespace
+  collapsing, as multisets (a slot given twice counts twice). The same weighting and mean.
 - **95% CI**: percentile bootstrap over queries (1,000 resamples, seed 0), the whole protocol
   recomputed on each resample.
 - **Decoding**: `greedy` is unconstrained; `constrained` masks every token that would leave the query's
