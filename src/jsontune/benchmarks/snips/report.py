@@ -183,10 +183,11 @@ def _figure(points: list[CurvePoint], split: str = "test"):
     curve.set_xticks(small, [str(t) for t in small])
     curve.set_xlim(small[0] * 0.8, small[-1] * 1.15)
     # One tick: ours and theirs differ in pool size (~1,840 against ~2,000 per intent), which the title says.
-    pooled = [round(p.per_intent) for p in points if p.per_intent >= WHOLE_POOL_PANEL_FROM] or [FULL_PER_INTENT]
+    pooled = [round(p.per_intent) for p in points if p.per_intent >= WHOLE_POOL_PANEL_FROM]
     pool.set_xticks([FULL_PER_INTENT], ["whole pool"])
     pool.set_xlim(FULL_PER_INTENT * 0.7, FULL_PER_INTENT * 1.3)
-    pool.set_title(f"ours ~{min(pooled):,}, theirs ~{FULL_PER_INTENT:,}\nper intent", fontsize=9)
+    sizes = (f"ours ~{min(pooled):,}, " if pooled else "") + f"theirs ~{FULL_PER_INTENT:,}"
+    pool.set_title(f"{sizes}\nper intent", fontsize=9)
     for ax in (curve, pool):
         ax.minorticks_off()
         ax.grid(True, alpha=0.3)
