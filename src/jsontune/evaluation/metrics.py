@@ -322,10 +322,9 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
     Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
     field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score,
     invented_keys (keys the record's schema does not declare; None without a schema); for slot
-    records also reference_intent, intent_correct, slot_f1, slot_counts,
-    published_slot_counts. Every quality figure is 0 (False)
-    when the output cannot be parsed even after repair. `recovery` replaces the usual `recover_json(output)`
-    (a constrained answer cut off by the token budget is rejected, not repaired).
+    records also reference_intent, intent_correct, slot_f1, slot_counts, published_slot_counts. Every
+    quality figure is 0 (False) when the output cannot be parsed even after repair. `recovery` replaces the
+    usual `recover_json(output)` (a constrained answer cut off by the token budget is rejected, not repaired).
     """
     rec = recovery if recovery is not None else recover_json(output)
     parsed = rec.value if rec.ok else None
