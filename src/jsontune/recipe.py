@@ -15,7 +15,7 @@ import importlib.util
 import json
 import logging
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -236,6 +236,18 @@ class Recipe:
         script = "grpo" if type(self.training).__name__ == "GRPOConfig" else "sft"
         header = f"# resolved from {self.path}; rerun with: python scripts/{script}.py {path}\n"
         return write_text(path, header + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True))
+
+
+def jsontune_defaults() -> dict[str, Any]:
+    """The jsontune section's default values, as `Recipe.resolved` writes them. A recipe saved before a key was
+    added lacks that key; reading it as its default lets an older run be compared with today's recipe."""
+    out = {}
+    for f in fields(JsontuneArguments):
+        if f.default is not MISSING:
+            out[f.name] = _plain(f.default)
+        elif f.default_factory is not MISSING:
+            out[f.name] = _plain(f.default_factory())
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -173,6 +173,19 @@ def test_the_whole_pool_point_uses_the_curves_lora(monkeypatch):
     assert whole_pool.model == curve.model
 
 
+def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_set(monkeypatch):
+    from jsontune.benchmarks.snips.benchmark import same_training
+
+    monkeypatch.chdir(REPO)
+    asked = load_recipe("recipes/snips/lora.yaml").resolved()
+    saved = yaml.safe_load(yaml.safe_dump(asked))
+    del saved["jsontune"]["max_train_seconds"]  # as a recipe saved before the key was added
+    assert same_training(saved, asked)
+    assert not same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--max_train_seconds", "60"]).resolved())
+    assert same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--eval_max_new_tokens", "7"]).resolved())
+    assert not same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--lora_r", "8"]).resolved())
+
+
 def _sized(per_intent, augment: int = 0) -> list[str]:
     return ["--split", json.dumps({"name": "snips", "per_intent": per_intent, "augment": augment})]
 

@@ -43,7 +43,7 @@ from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.evaluation.metrics import aggregate
 from jsontune.files import write_json
-from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, load_recipe
+from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, jsontune_defaults, load_recipe
 from jsontune.run_dir import METRICS_FILE
 
 logger = logging.getLogger(__name__)
@@ -104,18 +104,25 @@ def split_options(recipe: Recipe) -> SnipsSplitOptions:
 
 
 def _training_settings(resolved: dict) -> dict:
-    """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use."""
-    section = {key: value for key, value in resolved.get(JSONTUNE_SECTION, {}).items() if not key.startswith("eval_")}
-    return {**resolved, JSONTUNE_SECTION: section}
+    """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use, and
+    with the jsontune keys it lacks at their defaults (a run saved before such a key existed ran without it)."""
+    section = {**jsontune_defaults(), **resolved.get(JSONTUNE_SECTION, {})}
+    return {**resolved, JSONTUNE_SECTION: {key: value for key, value in section.items() if not key.startswith("eval_")}}
+
+
+def same_training(saved: dict, asked: dict) -> bool:
+    """Whether a saved resolved recipe trains as the asked one does: evaluation settings aside, a missing jsontune
+    key read as its default."""
+    plain = yaml.safe_load(yaml.safe_dump(asked))
+    return _training_settings(saved) == _training_settings(plain)
 
 
 def _is_trained(model: Model) -> bool:
-    """Whether the model's folder holds a finished training of this recipe (evaluation settings aside)."""
+    """Whether the model's folder holds a finished training of this recipe (`same_training`)."""
     saved = run_dir.recipe_path(model.directory)
     if run_dir.read_train_results(model.directory) is None or not saved.is_file():
         return False
-    asked = yaml.safe_load(yaml.safe_dump(model.recipe.resolved()))
-    return _training_settings(yaml.safe_load(saved.read_text())) == _training_settings(asked)
+    return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
 
 
 def _fingerprint(*parts: object) -> str:
