@@ -673,6 +673,9 @@ def snips_benchmark(
     models_dir: Path = typer.Option(Path("models/snips"), help="Where the trained models go (<method>-<size>/)."),
     fresh: bool = typer.Option(False, "--fresh", help="Train and evaluate everything again, reusing nothing."),
     limit: int | None = typer.Option(None, help="Evaluate on at most this many queries per intent (a quick look)."),
+    slot_catalogue: str | None = typer.Option(None, help="End every prompt with all intents' slot names, rendered as "
+                                                          "'template' (names) or 'outline' (names and a line on "
+                                                          "each); default: as the recipes' split says."),
     full_recipe: Path | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
     full_sizes: str | None = typer.Option(None, hidden=True, help=RENAMED_HELP),
 ) -> None:
@@ -692,7 +695,7 @@ def snips_benchmark(
         run_snips_benchmark(lora_recipe, complete_recipe, _sizes(lora_sizes, "--lora-sizes"),
                             _sizes(complete_sizes, "--complete-sizes"),
                             [m.strip() for m in modes.split(",") if m.strip()], split, out, models_dir, list(ctx.args),
-                            fresh, limit)
+                            fresh, limit, slot_catalogue)
     except (FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
         _fail(str(err))
 

@@ -180,14 +180,17 @@ def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_s
     asked = load_recipe("recipes/snips/lora.yaml").resolved()
     saved = yaml.safe_load(yaml.safe_dump(asked))
     del saved["jsontune"]["max_train_seconds"]  # as a recipe saved before the key was added
+    del saved["jsontune"]["split"]["slot_catalogue"]  # and before the split option was
     assert same_training(saved, asked)
     assert not same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--max_train_seconds", "60"]).resolved())
     assert same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--eval_max_new_tokens", "7"]).resolved())
     assert not same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--lora_r", "8"]).resolved())
+    catalogue = load_recipe("recipes/snips/lora.yaml", _sized(70, augment=3, slot_catalogue="template"))
+    assert not same_training(saved, catalogue.resolved())
 
 
-def _sized(per_intent, augment: int = 0) -> list[str]:
-    return ["--split", json.dumps({"name": "snips", "per_intent": per_intent, "augment": augment})]
+def _sized(per_intent, augment: int = 0, **options) -> list[str]:
+    return ["--split", json.dumps({"name": "snips", "per_intent": per_intent, "augment": augment, **options})]
 
 
 def test_a_split_override_on_the_command_line_resizes_the_training_sample(monkeypatch):
@@ -195,7 +198,7 @@ def test_a_split_override_on_the_command_line_resizes_the_training_sample(monkey
     recipe = load_recipe("recipes/snips/lora.yaml", _sized(10))
     assert len(recipe.splits().train) == 70
     assert recipe.jsontune.split == {"name": "snips", "per_intent": 10, "test_per_intent": 100, "dev_per_intent": 20,
-                                     "augment": 0}, "the saved recipe spells out every option"
+                                     "augment": 0, "slot_catalogue": None}, "the saved recipe spells out every option"
     with pytest.raises(RecipeError, match=r"the command line: jsontune.split: split 'snips': .*at least 1"):
         load_recipe("recipes/snips/lora.yaml", _sized(0))
     with pytest.raises(RecipeError, match=r"split 'snips' has no option 'per_intnet' \(did you mean 'per_intent'"):
@@ -300,6 +303,51 @@ def test_benchmark_end_to_end_on_the_tiny_model_then_resumes(tmp_path, tiny_mode
     run_snips_benchmark(recipes["lora"], recipes["complete"], ["2"], [], modes=["greedy"], out_dir=out,
                         models_dir=models, overrides=["--learning_rate", "0.02"])
     assert "train_lora-2_s" in json.loads((out / "metadata.json").read_text())["timings"]
+
+
+# --------------------------------------------------------------------------- slot catalogue
+
+def test_the_slot_catalogue_names_every_shipped_slot_and_every_answer_with_string_values_follows_it():
+    from jsontune.benchmarks.snips.slot_catalogue import catalogue_schema, catalogue_text
+
+    split, _ = load_snips_split(SNIPS_FILES, seed=42)
+    records = split.records()
+    catalogue = slots_by_intent(records)
+    schema = catalogue_schema(catalogue)
+    for rendering in ("template", "outline"):
+        text = catalogue_text(catalogue, rendering)
+        assert all(f'"{intent}' in text or f"{intent}|" in text or f"|{intent}" in text for intent in catalogue)
+        assert all(re.search(rf"\b{name}\b", text) for names in catalogue.values() for name in names), rendering
+    assert "a performer or band (AddToPlaylist, PlayMusic)" in catalogue_text(catalogue, "outline")
+    validator = jsonschema.Draft202012Validator(schema)
+    plain = [r["reference"] for r in records if all(isinstance(v, str) for v in r["reference"]["slots"].values())]
+    assert len(plain) > 0.95 * len(records)
+    assert not [ref for ref in plain if not validator.is_valid(ref)]
+    assert not validator.is_valid({"intent": "GetWeather", "slots": {"invented": "x"}})
+    with pytest.raises(ValueError, match="slots without a description in the catalogue: invented"):
+        catalogue_schema({"GetWeather": ["city", "invented"]})
+
+
+def test_with_a_slot_catalogue_training_and_evaluation_prompts_end_with_the_same_catalogue(monkeypatch, tmp_path):
+    from jsontune.benchmarks.snips.benchmark import plan_models, prompted
+
+    monkeypatch.chdir(REPO)
+    options = _sized(10, slot_catalogue="template")
+    splits = load_recipe("recipes/snips/lora.yaml", options).splits()
+    bare = load_recipe("recipes/snips/lora.yaml", _sized(10)).splits()
+    catalogue = splits.train[0]["prompt"].removeprefix(bare.train[0]["prompt"])
+    assert catalogue.startswith("\nFill in this JSON template") and '"playlist_owner":"string"' in catalogue
+    assert all(r["prompt"] == b["prompt"] + catalogue for r, b in zip(splits.train + splits.test,
+                                                                      bare.train + bare.test, strict=True))
+    # As `snips-benchmark --slot-catalogue template` plans it: the option added to the recipe's split.
+    [model] = plan_models({"lora": "recipes/snips/lora.yaml"}, {"lora": ["10"]}, tmp_path, _sized(10),
+                          {"slot_catalogue": "template"})
+    split, _ = load_snips_split(SNIPS_FILES, seed=42)
+    evaluated = prompted(split.test, model, slots_by_intent(split.records()))
+    assert [r["prompt"] for r in evaluated] == [r["prompt"] for r in splits.test]
+    assert split.test[0]["prompt"] == bare.test[0]["prompt"], "the split's own records are left as they were"
+    with pytest.raises(RecipeError, match="slot_catalogue must be one of template, outline or null, not 'yaml'"):
+        load_recipe("recipes/snips/lora.yaml", _sized(10, slot_catalogue="yaml"))
 
 
 # --------------------------------------------------------------------------- augmentation

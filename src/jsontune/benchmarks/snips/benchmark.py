@@ -31,6 +31,7 @@ import yaml
 from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
+from jsontune.benchmarks.snips.slot_catalogue import catalogue_text, with_catalogue
 from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
 from jsontune.benchmarks.snips.split import (
     SPLIT_BUILDER,
@@ -39,6 +40,7 @@ from jsontune.benchmarks.snips.split import (
     parse_per_intent,
     query_text,
 )
+from jsontune.data.splits import normalised_split
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.evaluation.metrics import aggregate
@@ -71,14 +73,14 @@ class Model:
 
 
 def plan_models(recipes: dict[str, str | Path], sizes: dict[str, list[str]], models_dir: Path,
-                overrides: list[str]) -> list[Model]:
-    """The models to train: one per method and size, each recipe loaded with its split at that size and its own
-    output folder."""
+                overrides: list[str], split_settings: dict | None = None) -> list[Model]:
+    """The models to train: one per method and size, each recipe loaded with its split at that size (and
+    `split_settings`, other split options for every run) and its own output folder."""
     models = []
     for method in METHODS:
         if not sizes.get(method):
             continue
-        split = _snips_split(load_recipe(recipes[method], overrides))
+        split = {**_snips_split(load_recipe(recipes[method], overrides)), **(split_settings or {})}
         for size in sizes[method]:
             per_intent = parse_per_intent(size)
             name = "all" if per_intent is None else str(per_intent)
@@ -105,14 +107,17 @@ def split_options(recipe: Recipe) -> SnipsSplitOptions:
 
 def _training_settings(resolved: dict) -> dict:
     """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use, and
-    with the jsontune keys it lacks at their defaults (a run saved before such a key existed ran without it)."""
+    with the jsontune keys and split options it lacks at their defaults (a run saved before such a key existed
+    ran without it)."""
     section = {**jsontune_defaults(), **resolved.get(JSONTUNE_SECTION, {})}
+    if section.get(SPLIT_KEY):
+        section[SPLIT_KEY] = normalised_split(section[SPLIT_KEY])
     return {**resolved, JSONTUNE_SECTION: {key: value for key, value in section.items() if not key.startswith("eval_")}}
 
 
 def same_training(saved: dict, asked: dict) -> bool:
     """Whether a saved resolved recipe trains as the asked one does: evaluation settings aside, a missing jsontune
-    key read as its default."""
+    key or split option read as its default."""
     plain = yaml.safe_load(yaml.safe_dump(asked))
     return _training_settings(saved) == _training_settings(plain)
 
@@ -123,6 +128,13 @@ def _is_trained(model: Model) -> bool:
     if run_dir.read_train_results(model.directory) is None or not saved.is_file():
         return False
     return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
+
+
+def prompted(records: list[dict], model: Model, catalogue: dict[str, list[str]]) -> list[dict]:
+    """The evaluation records as the model's training prompts were written: with the slot catalogue if its
+    split puts it there."""
+    rendering = split_options(model.recipe).slot_catalogue
+    return with_catalogue(records, catalogue_text(catalogue, rendering)) if rendering else records
 
 
 def _fingerprint(*parts: object) -> str:
@@ -166,8 +178,12 @@ def run_snips_benchmark(
     overrides: list[str] | None = None,
     fresh: bool = False,
     per_intent_limit: int | None = None,
+    slot_catalogue: str | None = None,
 ) -> list[CurvePoint]:
-    """Train and evaluate every (method, size), then write the report; returns the evaluated points."""
+    """Train and evaluate every (method, size), then write the report; returns the evaluated points.
+
+    slot_catalogue (template, outline) puts every intent's slots in every run's prompts; None leaves the
+    recipes' split as it is."""
     started = time.perf_counter()
     modes = list(modes or MODES)
     unknown = [m for m in modes if m not in MODES]
@@ -177,7 +193,8 @@ def run_snips_benchmark(
     sizes = {"lora": ["10", "20", "50", "70"] if lora_sizes is None else lora_sizes,
              "complete": ["70"] if complete_sizes is None else complete_sizes}
     out_dir, models_dir = Path(out_dir), Path(models_dir)
-    models = plan_models({"lora": lora_recipe, "complete": complete_recipe}, sizes, models_dir, list(overrides or []))
+    models = plan_models({"lora": lora_recipe, "complete": complete_recipe}, sizes, models_dir, list(overrides or []),
+                         {"slot_catalogue": slot_catalogue} if slot_catalogue else None)
     if not models:
         raise ValueError("no sizes to run: give --lora-sizes and/or --complete-sizes")
     args, held_out = models[0].recipe.jsontune, split_options(models[0].recipe)
@@ -189,8 +206,7 @@ def run_snips_benchmark(
                              "their data_files, split_seed and the split's test_per_intent and dev_per_intent")
     data_split, _ = load_snips_split(args.data_files, args.split_seed, held_out.test_per_intent,
                                      held_out.dev_per_intent)
-    catalogue = slots_by_intent(data_split.test + data_split.dev
-                                + [r for rows in data_split.pool.values() for r in rows])
+    catalogue = slots_by_intent(data_split.records())
     records = evaluation_records(getattr(data_split, split), catalogue, per_intent_limit)
     timings: dict[str, float] = {}
     points: list[CurvePoint] = []
@@ -207,9 +223,10 @@ def run_snips_benchmark(
             timings[f"train_{model.label}_s"] = time.perf_counter() - began
         else:
             logger.info("[%d/%d] %s: already trained in %s, reused", step, total, model.label, model.directory)
+        model_records = prompted(records, model, catalogue)
         for mode in modes:
             step += 1
-            points.append(_evaluate(model, mode, records, out_dir / "runs" / model.label / mode, fresh, timings,
+            points.append(_evaluate(model, mode, model_records, out_dir / "runs" / model.label / mode, fresh, timings,
                                     f"[{step}/{total}]"))
             gc.collect()
     timings["total_s"] = time.perf_counter() - started

@@ -11,7 +11,7 @@ A recipe asks for it by name, through the generic split registry (`jsontune.data
 declares `SPLIT_BUILDER` as an entry point):
 
     jsontune:
-      split: {name: snips, per_intent: 70, test_per_intent: 100, dev_per_intent: 20, augment: 3}
+      split: {name: snips, per_intent: 70, test_per_intent: 100, dev_per_intent: 20, augment: 3, slot_catalogue: null}
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jsontune.benchmarks.snips.augment import augment_slots
+from jsontune.benchmarks.snips.slot_catalogue import CATALOGUE_FORMATS, catalogue_text, with_catalogue
+from jsontune.benchmarks.snips.span_schema import slots_by_intent
 from jsontune.data.contract import normalise_prompt, read_jsonl
 from jsontune.data.splits import SplitBuilder, Splits, file_sha256
 
@@ -45,6 +47,10 @@ class SnipsSplit:
                 raise ValueError(f"{per_intent} training queries per intent asked for, but the pool holds only "
                                  + ", ".join(f"{n} for {intent}" for intent, n in short.items()))
         return [record for rows in self.pool.values() for record in rows[:per_intent]]
+
+    def records(self) -> list[dict]:
+        """Every record: test, dev, then the whole pool."""
+        return self.test + self.dev + [record for rows in self.pool.values() for record in rows]
 
 
 def parse_per_intent(value: str | int) -> int | None:
@@ -114,16 +120,22 @@ class SnipsSplitOptions:
 
     per_intent: training queries per intent (a positive integer, or 'all': the whole pool);
     test_per_intent / dev_per_intent: the fixed test and dev queries per intent that no size touches;
-    augment: slot-swapped variants added per training query (`jsontune.benchmarks.snips.augment`).
+    augment: slot-swapped variants added per training query (`jsontune.benchmarks.snips.augment`);
+    slot_catalogue: None, or the rendering (template, outline) of every intent's slots that each prompt ends with
+    (`jsontune.benchmarks.snips.slot_catalogue`).
     """
 
     per_intent: int | str = ALL
     test_per_intent: int = TEST_PER_INTENT
     dev_per_intent: int = DEV_PER_INTENT
     augment: int = 0
+    slot_catalogue: str | None = None
 
     def __post_init__(self):
         parse_per_intent(self.per_intent)
+        if self.slot_catalogue is not None and self.slot_catalogue not in CATALOGUE_FORMATS:
+            raise ValueError(f"slot_catalogue must be one of {', '.join(CATALOGUE_FORMATS)} or null, not "
+                             f"{self.slot_catalogue!r}")
         for name in ("test_per_intent", "dev_per_intent", "augment"):
             value = getattr(self, name)
             least = 1 if name == "test_per_intent" else 0
@@ -139,13 +151,18 @@ class SnipsSplitOptions:
 def snips_splits(files: list[str], seed: int, options: SnipsSplitOptions) -> Splits:
     """Training sample (options.per_intent per intent) and test split, in the form training uses.
 
-    With options.augment, each training query also gets that many slot-swapped variants.
+    With options.augment, each training query also gets that many slot-swapped variants; with
+    options.slot_catalogue, every prompt ends with the catalogue of all intents' slots.
     """
     split, file_of = load_snips_split(files, seed, options.test_per_intent, options.dev_per_intent)
     train = augment_slots(split.train(options.training_size), options.augment, seed)
+    test = split.test
+    if options.slot_catalogue:
+        text = catalogue_text(slots_by_intent(split.records()), options.slot_catalogue)
+        train, test = with_catalogue(train, text), with_catalogue(test, text)
     for record in train:
         file_of.setdefault(record["id"], file_of[(record.get("meta") or {}).get("augmented_from", record["id"])])
-    splits = Splits(train=train, test=split.test, test_files=[file_of[r["id"]] for r in split.test])
+    splits = Splits(train=train, test=test, test_files=[file_of[r["id"]] for r in test])
     for name in files:
         in_file = [file_of[r["id"]] == name for r in splits.train], [file_of[r["id"]] == name for r in splits.test]
         splits.files[name] = {"rows": sum(1 for f in file_of.values() if f == name), "bad_rows": 0,
