@@ -187,6 +187,9 @@ def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_s
     assert not same_training(saved, load_recipe("recipes/snips/lora.yaml", ["--lora_r", "8"]).resolved())
     catalogue = load_recipe("recipes/snips/lora.yaml", _sized(70, augment=3, slot_catalogue="template"))
     assert not same_training(saved, catalogue.resolved())
+    retired = yaml.safe_load(yaml.safe_dump(asked))
+    retired["jsontune"]["split"]["an_option_since_removed"] = 1  # today's builder refuses it: retrain, not crash
+    assert not same_training(retired, asked)
 
 
 def _sized(per_intent, augment: int = 0, **options) -> list[str]:
@@ -336,18 +339,40 @@ def test_with_a_slot_catalogue_training_and_evaluation_prompts_end_with_the_same
     splits = load_recipe("recipes/snips/lora.yaml", options).splits()
     bare = load_recipe("recipes/snips/lora.yaml", _sized(10)).splits()
     catalogue = splits.train[0]["prompt"].removeprefix(bare.train[0]["prompt"])
-    assert catalogue.startswith("\nFill in this JSON template") and '"playlist_owner":"string"' in catalogue
+    assert catalogue.startswith("\nAnswer with the intent and the slots") and '"playlist_owner":"string"' in catalogue
     assert all(r["prompt"] == b["prompt"] + catalogue for r, b in zip(splits.train + splits.test,
                                                                       bare.train + bare.test, strict=True))
     # As `snips-benchmark --slot-catalogue template` plans it: the option added to the recipe's split.
     [model] = plan_models({"lora": "recipes/snips/lora.yaml"}, {"lora": ["10"]}, tmp_path, _sized(10),
                           {"slot_catalogue": "template"})
     split, _ = load_snips_split(SNIPS_FILES, seed=42)
-    evaluated = prompted(split.test, model, slots_by_intent(split.records()))
+    evaluated = prompted(split.test, model, split)
     assert [r["prompt"] for r in evaluated] == [r["prompt"] for r in splits.test]
     assert split.test[0]["prompt"] == bare.test[0]["prompt"], "the split's own records are left as they were"
     with pytest.raises(RecipeError, match="slot_catalogue must be one of template, outline or null, not 'yaml'"):
         load_recipe("recipes/snips/lora.yaml", _sized(10, slot_catalogue="yaml"))
+
+
+def test_snips_benchmark_passes_its_slot_catalogue_to_every_recipe_and_refuses_a_wrong_one(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, ["snips-benchmark", "--lora-sizes", "10", "--complete-sizes", "", "--out",
+                                      str(tmp_path), "--models-dir", str(tmp_path), "--slot-catalogue", "yaml"])
+    assert result.exit_code == 2 and "slot_catalogue must be one of template, outline or null" in result.output
+    assert not list(tmp_path.iterdir()), "nothing trained or written"
+
+
+def test_a_slot_catalogue_with_the_schema_in_the_prompt_is_refused_before_training(monkeypatch, tmp_path):
+    from jsontune.benchmarks.snips.benchmark import run_snips_benchmark
+
+    monkeypatch.chdir(REPO)
+    with pytest.raises(ValueError, match="schema_in_prompt with a slot_catalogue would also write each record's own"):
+        run_snips_benchmark(lora_sizes=["10"], complete_sizes=[], out_dir=tmp_path, models_dir=tmp_path,
+                            overrides=["--schema_in_prompt", "true"], slot_catalogue="template")
+    assert not list(tmp_path.iterdir())
 
 
 # --------------------------------------------------------------------------- augmentation

@@ -31,16 +31,18 @@ import yaml
 from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
-from jsontune.benchmarks.snips.slot_catalogue import catalogue_text, with_catalogue
+from jsontune.benchmarks.snips.slot_catalogue import with_catalogue
 from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
 from jsontune.benchmarks.snips.split import (
     SPLIT_BUILDER,
+    SnipsSplit,
     SnipsSplitOptions,
+    catalogue_prompt,
     load_snips_split,
     parse_per_intent,
     query_text,
 )
-from jsontune.data.splits import normalised_split
+from jsontune.data.splits import SplitError, normalised_split
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.evaluation.metrics import aggregate
@@ -111,7 +113,10 @@ def _training_settings(resolved: dict) -> dict:
     ran without it)."""
     section = {**jsontune_defaults(), **resolved.get(JSONTUNE_SECTION, {})}
     if section.get(SPLIT_KEY):
-        section[SPLIT_KEY] = normalised_split(section[SPLIT_KEY])
+        try:
+            section[SPLIT_KEY] = normalised_split(section[SPLIT_KEY])
+        except SplitError:
+            pass  # a split today's builders refuse (an option since removed): it differs, so the model retrains
     return {**resolved, JSONTUNE_SECTION: {key: value for key, value in section.items() if not key.startswith("eval_")}}
 
 
@@ -130,11 +135,11 @@ def _is_trained(model: Model) -> bool:
     return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
 
 
-def prompted(records: list[dict], model: Model, catalogue: dict[str, list[str]]) -> list[dict]:
-    """The evaluation records as the model's training prompts were written: with the slot catalogue if its
-    split puts it there."""
-    rendering = split_options(model.recipe).slot_catalogue
-    return with_catalogue(records, catalogue_text(catalogue, rendering)) if rendering else records
+def prompted(records: list[dict], model: Model, data_split: SnipsSplit) -> list[dict]:
+    """The evaluation records as the model's training prompts were written: with the slot catalogue of the data
+    (`catalogue_prompt`, as `snips_splits` writes it) if its split puts it there."""
+    text = catalogue_prompt(data_split, split_options(model.recipe))
+    return with_catalogue(records, text) if text else records
 
 
 def _fingerprint(*parts: object) -> str:
@@ -197,6 +202,11 @@ def run_snips_benchmark(
                          {"slot_catalogue": slot_catalogue} if slot_catalogue else None)
     if not models:
         raise ValueError("no sizes to run: give --lora-sizes and/or --complete-sizes")
+    for model in models:
+        if split_options(model.recipe).slot_catalogue and model.recipe.jsontune.schema_in_prompt:
+            raise ValueError(f"{model.recipe.path}: schema_in_prompt with a slot_catalogue would also write each "
+                             "record's own schema, whose intent is a const, into its prompt: set schema_in_prompt: "
+                             "false")
     args, held_out = models[0].recipe.jsontune, split_options(models[0].recipe)
     for model in models[1:]:
         other, options = model.recipe.jsontune, split_options(model.recipe)
@@ -223,7 +233,7 @@ def run_snips_benchmark(
             timings[f"train_{model.label}_s"] = time.perf_counter() - began
         else:
             logger.info("[%d/%d] %s: already trained in %s, reused", step, total, model.label, model.directory)
-        model_records = prompted(records, model, catalogue)
+        model_records = prompted(records, model, data_split)
         for mode in modes:
             step += 1
             points.append(_evaluate(model, mode, model_records, out_dir / "runs" / model.label / mode, fresh, timings,

@@ -148,6 +148,14 @@ class SnipsSplitOptions:
         return parse_per_intent(self.per_intent)
 
 
+def catalogue_prompt(split: SnipsSplit, options: SnipsSplitOptions) -> str | None:
+    """The slot catalogue text that every prompt of this split ends with, from all its records' slots (None when
+    options.slot_catalogue is unset). Training (`snips_splits`) and the benchmark's evaluation both take it here."""
+    if not options.slot_catalogue:
+        return None
+    return catalogue_text(slots_by_intent(split.records()), options.slot_catalogue)
+
+
 def snips_splits(files: list[str], seed: int, options: SnipsSplitOptions) -> Splits:
     """Training sample (options.per_intent per intent) and test split, in the form training uses.
 
@@ -157,8 +165,8 @@ def snips_splits(files: list[str], seed: int, options: SnipsSplitOptions) -> Spl
     split, file_of = load_snips_split(files, seed, options.test_per_intent, options.dev_per_intent)
     train = augment_slots(split.train(options.training_size), options.augment, seed)
     test = split.test
-    if options.slot_catalogue:
-        text = catalogue_text(slots_by_intent(split.records()), options.slot_catalogue)
+    text = catalogue_prompt(split, options)
+    if text:
         train, test = with_catalogue(train, text), with_catalogue(test, text)
     for record in train:
         file_of.setdefault(record["id"], file_of[(record.get("meta") or {}).get("augmented_from", record["id"])])
