@@ -340,3 +340,11 @@ def test_grpo_and_more_sft_are_tested_against_lora_and_each_other_per_decoding_a
     # Without a GRPO run there is no such section.
     plain = write_benchmark(tmp_path / "plain", runs[:2], {"seed": 0})["report"].read_text()
     assert report.GRPO_SECTION not in plain
+
+
+def test_an_interval_keeps_three_decimals_so_a_bound_below_a_threshold_reads_below_it():
+    from jsontune.evaluation.tables import MISSING, fmt_with_interval
+
+    assert fmt_with_interval(0.94801, 0.93742, 0.95860) == "0.948 [0.937, 0.959]"  # not [0.94, 0.96] beside 0.940
+    assert fmt_with_interval(0.5, None, 0.6) == "0.500"
+    assert fmt_with_interval(None, 0.1, 0.2) == MISSING

@@ -41,14 +41,15 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def fmt_with_interval(value: Any, low: Any, high: Any) -> str:
-    """`0.812 [0.77, 0.85]`, or just the value when no interval is known; MISSING when the value is missing."""
+    """`0.812 [0.771, 0.853]`, or just the value when no interval is known; MISSING when the value is missing.
+    The bounds keep three decimals: with two, 0.937 reads as 0.94, on the far side of a published 0.940."""
     figure = number(value)
     if figure is None:
         return MISSING
     low, high = number(low), number(high)
     if low is None or high is None:
         return f"{figure:.3f}"
-    return f"{figure:.3f} [{low:.2f}, {high:.2f}]"
+    return f"{figure:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def fmt_ci(metrics: dict, name: str) -> str:
