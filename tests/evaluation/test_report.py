@@ -210,7 +210,7 @@ def test_report_cells_show_confidence_intervals(written, runs):
     text = written["report"].read_text()
     m = runs[0].metrics
     low, high = m["ci"]["quality_score"]
-    assert f"{m['quality_score']:.3f} [{low:.2f}, {high:.2f}]" in text
+    assert f"{m['quality_score']:.3f} [{low:.3f}, {high:.3f}]" in text
 
 
 def test_report_sentence_for_identical_models(tmp_path, runs):
