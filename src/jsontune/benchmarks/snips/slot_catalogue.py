@@ -95,7 +95,7 @@ def catalogue_schema(slots_by_intent: dict[str, list[str]]) -> dict:
 
 
 def catalogue_text(slots_by_intent: dict[str, list[str]], schema_format: str) -> str:
-    """The catalogue as the prompt writes it: the rendering's introduction, then the rendered schema."""
+    """The catalogue as the prompt writes it: INTRODUCTION, then the schema in `schema_format`."""
     if schema_format not in CATALOGUE_FORMATS:
         raise ValueError(f"slot_catalogue must be one of {', '.join(CATALOGUE_FORMATS)}, not {schema_format!r}")
     return f"{INTRODUCTION}\n{render_schema(catalogue_schema(slots_by_intent), schema_format)}"
