@@ -173,6 +173,43 @@ def test_the_whole_pool_point_uses_the_curves_lora(monkeypatch):
     assert whole_pool.model == curve.model
 
 
+def test_the_whole_pool_trains_its_own_recipe_and_a_method_without_one_trains_its_curve_recipe(monkeypatch,
+                                                                                                tmp_path):
+    from jsontune.benchmarks.snips.benchmark import plan_models, split_options
+    from jsontune.benchmarks.snips.defaults import RECIPES, WHOLE_POOL_RECIPES
+
+    monkeypatch.chdir(REPO)
+    models = {m.label: m for m in plan_models(RECIPES, {"lora": ["70", "all"], "complete": ["all"]}, tmp_path, [],
+                                              whole_pool_recipes=WHOLE_POOL_RECIPES)}
+    assert list(models) == ["lora-70", "lora-all", "complete-all"]
+    lora_all, lora_70, complete_all = models["lora-all"], models["lora-70"], models["complete-all"]
+    assert Path(lora_all.recipe.path).name == "lora-all.yaml" and lora_all.recipe.training.num_train_epochs == 1
+    assert split_options(lora_all.recipe).augment == 0 and split_options(lora_all.recipe).per_intent == "all"
+    assert Path(lora_70.recipe.path).name == "lora.yaml" and split_options(lora_70.recipe).augment == 3
+    assert Path(complete_all.recipe.path).name == "complete.yaml"
+    assert [m.directory for m in models.values()] == [tmp_path / label for label in models]
+    [curve_on_pool] = plan_models(RECIPES, {"lora": ["all"]}, tmp_path, [], whole_pool_recipes={})
+    assert Path(curve_on_pool.recipe.path).name == "lora.yaml"
+
+
+def test_snips_benchmark_runs_the_whole_comparison_unless_told_otherwise(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from jsontune.benchmarks.snips import benchmark
+    from jsontune.cli import app
+
+    calls = []
+    monkeypatch.setattr(benchmark, "run_snips_benchmark", lambda *args: calls.append(args))
+    assert CliRunner().invoke(app, ["snips-benchmark"]).exit_code == 0
+    assert CliRunner().invoke(app, ["snips-benchmark", "--lora-sizes", "all", "--complete-sizes", "",
+                                    "--complete-all-recipe", "mine.yaml"]).exit_code == 0
+    whole, partial = calls
+    assert (whole[2], whole[3]) == (["10", "20", "50", "70", "all"], ["10", "20", "50", "70"])
+    assert whole[-1] == {"lora": Path("recipes/snips/lora-all.yaml")}
+    assert (partial[2], partial[3]) == (["all"], [])
+    assert partial[-1] == {"lora": Path("recipes/snips/lora-all.yaml"), "complete": Path("mine.yaml")}
+
+
 def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_set(monkeypatch):
     from jsontune.benchmarks.snips.benchmark import same_training
 

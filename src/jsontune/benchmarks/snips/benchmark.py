@@ -1,11 +1,12 @@
 """The SNIPS learning curve: train at several sizes, score slot filling on the fixed test split.
 
-For each method (LoRA, complete) and each number of training queries per intent, the method's recipe
-is trained in a process of its own (its `snips` split at `per_intent: N`, `--output_dir <models>/<method>-<N>`),
-then evaluated on the split's test (or dev) queries with each decoding mode: `greedy` (unconstrained)
-and `constrained`, whose grammar is the query's span schema (`jsontune.benchmarks.snips.span_schema`: one branch
-per intent, slot values copied from the query). The records keep their references; their `schema`
-becomes the span schema in both modes, so schema adherence means the same thing in each.
+For each method (LoRA, complete) and each number of training queries per intent, the method's recipe (on the whole
+pool, its whole-pool recipe where it has one: `defaults`) is trained in a process of its own (its `snips` split at
+`per_intent: N`, `--output_dir <models>/<method>-<N>`), then evaluated on the split's test (or dev) queries with
+each decoding mode: `greedy` (unconstrained) and `constrained`, whose grammar is the query's span schema
+(`jsontune.benchmarks.snips.span_schema`: one branch per intent, slot values copied from the query). The records
+keep their references; their `schema` becomes the span schema in both modes, so schema adherence means the same
+thing in each.
 
 Work already done is reused: a model whose saved recipe is the one asked for is not trained again,
 and an evaluation whose model, records and decoding are unchanged is not run again (`--fresh`
@@ -30,6 +31,7 @@ import yaml
 
 from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
+from jsontune.benchmarks.snips.defaults import RECIPES, SIZES, WHOLE_POOL_RECIPES
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
 from jsontune.benchmarks.snips.slot_catalogue import with_catalogue
 from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
@@ -75,20 +77,21 @@ class Model:
 
 
 def plan_models(recipes: dict[str, str | Path], sizes: dict[str, list[str]], models_dir: Path,
-                overrides: list[str], split_settings: dict | None = None) -> list[Model]:
+                overrides: list[str], split_settings: dict | None = None,
+                whole_pool_recipes: dict[str, str | Path] | None = None) -> list[Model]:
     """The models to train: one per method and size, each recipe loaded with its split at that size (and
-    `split_settings`, other split options for every run) and its own output folder."""
+    `split_settings`, other split options for every run) and its own output folder. The whole pool ("all") takes
+    the method's recipe in `whole_pool_recipes` where it has one (`defaults.WHOLE_POOL_RECIPES`)."""
     models = []
     for method in METHODS:
-        if not sizes.get(method):
-            continue
-        split = {**_snips_split(load_recipe(recipes[method], overrides)), **(split_settings or {})}
-        for size in sizes[method]:
+        for size in sizes.get(method) or []:
             per_intent = parse_per_intent(size)
             name = "all" if per_intent is None else str(per_intent)
+            path = (whole_pool_recipes or {}).get(method, recipes[method]) if per_intent is None else recipes[method]
+            split = {**_snips_split(load_recipe(path, overrides)), **(split_settings or {})}
             sized = json.dumps({**split, "per_intent": name if per_intent is None else per_intent})
-            recipe = load_recipe(recipes[method], [*overrides, f"--{SPLIT_KEY}", sized,
-                                                   "--output_dir", str(models_dir / f"{method}-{name}")])
+            recipe = load_recipe(path, [*overrides, f"--{SPLIT_KEY}", sized,
+                                        "--output_dir", str(models_dir / f"{method}-{name}")])
             models.append(Model(method, name, recipe))
     return models
 
@@ -172,8 +175,8 @@ def evaluation_records(records: list[dict], catalogue: dict[str, list[str]],
 
 
 def run_snips_benchmark(
-    lora_recipe: str | Path = "recipes/snips/lora.yaml",
-    complete_recipe: str | Path = "recipes/snips/complete.yaml",
+    lora_recipe: str | Path = RECIPES["lora"],
+    complete_recipe: str | Path = RECIPES["complete"],
     lora_sizes: list[str] | None = None,
     complete_sizes: list[str] | None = None,
     modes: list[str] | None = None,
@@ -184,22 +187,25 @@ def run_snips_benchmark(
     fresh: bool = False,
     per_intent_limit: int | None = None,
     slot_catalogue: str | None = None,
+    whole_pool_recipes: dict[str, str | Path] | None = None,
 ) -> list[CurvePoint]:
     """Train and evaluate every (method, size), then write the report; returns the evaluated points.
 
-    slot_catalogue (template, outline) puts every intent's slots in every run's prompts; None leaves the
-    recipes' split as it is."""
+    Sizes default to the whole comparison (`defaults.SIZES`), and the whole pool to its own recipes
+    (`defaults.WHOLE_POOL_RECIPES`; {} trains the method's recipe on it). slot_catalogue (template, outline) puts
+    every intent's slots in every run's prompts; None leaves the recipes' split as it is."""
     started = time.perf_counter()
     modes = list(modes or MODES)
     unknown = [m for m in modes if m not in MODES]
     if unknown or split not in ("test", "dev"):
         raise ValueError(f"modes must be among {', '.join(MODES)} (got {unknown}); split 'test' or 'dev' "
                          f"(got {split!r})")
-    sizes = {"lora": ["10", "20", "50", "70"] if lora_sizes is None else lora_sizes,
-             "complete": ["70"] if complete_sizes is None else complete_sizes}
+    sizes = {"lora": list(SIZES["lora"]) if lora_sizes is None else lora_sizes,
+             "complete": list(SIZES["complete"]) if complete_sizes is None else complete_sizes}
     out_dir, models_dir = Path(out_dir), Path(models_dir)
     models = plan_models({"lora": lora_recipe, "complete": complete_recipe}, sizes, models_dir, list(overrides or []),
-                         {"slot_catalogue": slot_catalogue} if slot_catalogue else None)
+                         {"slot_catalogue": slot_catalogue} if slot_catalogue else None,
+                         WHOLE_POOL_RECIPES if whole_pool_recipes is None else whole_pool_recipes)
     if not models:
         raise ValueError("no sizes to run: give --lora-sizes and/or --complete-sizes")
     for model in models:
