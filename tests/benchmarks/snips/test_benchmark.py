@@ -390,6 +390,24 @@ def test_with_a_slot_catalogue_training_and_evaluation_prompts_end_with_the_same
         load_recipe("recipes/snips/lora.yaml", _sized(10, slot_catalogue="yaml"))
 
 
+def test_a_model_trained_with_another_slot_catalogue_text_is_trained_again(monkeypatch, tmp_path):
+    from jsontune import run_dir
+    from jsontune.benchmarks.snips import benchmark
+
+    monkeypatch.chdir(REPO)
+    [model] = benchmark.plan_models({"lora": "recipes/snips/lora.yaml"}, {"lora": ["10"]}, tmp_path, [],
+                                    {"slot_catalogue": "template"})
+    model.directory.mkdir()
+    (model.directory / run_dir.TRAIN_RESULTS_FILE).write_text("{}")
+    run_dir.recipe_path(model.directory).write_text(yaml.safe_dump(model.recipe.resolved()))
+    split, _ = load_snips_split(SNIPS_FILES, seed=42)
+    text = benchmark.model_catalogue(model, split)
+    assert not benchmark._is_trained(model, text), "a catalogue model without its recorded text"
+    (model.directory / benchmark.CATALOGUE_FILE).write_text(text)
+    assert benchmark._is_trained(model, text)
+    assert not benchmark._is_trained(model, text.replace("playlist", "list"))  # a description changed since
+
+
 def test_snips_benchmark_passes_its_slot_catalogue_to_every_recipe_and_refuses_a_wrong_one(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 

@@ -48,7 +48,7 @@ from jsontune.data.splits import SplitError, normalised_split
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.evaluation.evaluate import evaluate_model, load_predictions
 from jsontune.evaluation.metrics import aggregate
-from jsontune.files import write_json
+from jsontune.files import write_json, write_text
 from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, jsontune_defaults, load_recipe
 from jsontune.run_dir import METRICS_FILE
 
@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 METHODS = ("lora", "complete")
 MODES = ("greedy", "constrained")
 RUN_KEY_FILE = "run_key.json"  # beside an evaluation's metrics: what it evaluated, to know when to redo it
+# Beside a model trained with a slot catalogue: the text its prompts ended with. The recipe names only the
+# rendering, so a changed description would otherwise reuse a model trained on the old text.
+CATALOGUE_FILE = "slot_catalogue.txt"
 
 
 @dataclass(frozen=True)
@@ -130,18 +133,30 @@ def same_training(saved: dict, asked: dict) -> bool:
     return _training_settings(saved) == _training_settings(plain)
 
 
-def _is_trained(model: Model) -> bool:
-    """Whether the model's folder holds a finished training of this recipe (`same_training`)."""
+def _is_trained(model: Model, catalogue: str | None) -> bool:
+    """Whether the model's folder holds a finished training of this recipe (`same_training`), whose prompts ended
+    with this slot catalogue text (None: none)."""
     saved = run_dir.recipe_path(model.directory)
     if run_dir.read_train_results(model.directory) is None or not saved.is_file():
+        return False
+    if catalogue and _read_text(model.directory / CATALOGUE_FILE) != catalogue:
         return False
     return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
 
 
+def _read_text(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+def model_catalogue(model: Model, data_split: SnipsSplit) -> str | None:
+    """The slot catalogue text the model's prompts end with (`catalogue_prompt`, as `snips_splits` writes it), or
+    None when its split puts none there."""
+    return catalogue_prompt(data_split, split_options(model.recipe))
+
+
 def prompted(records: list[dict], model: Model, data_split: SnipsSplit) -> list[dict]:
-    """The evaluation records as the model's training prompts were written: with the slot catalogue of the data
-    (`catalogue_prompt`, as `snips_splits` writes it) if its split puts it there."""
-    text = catalogue_prompt(data_split, split_options(model.recipe))
+    """The evaluation records as the model's training prompts were written: with its slot catalogue, if any."""
+    text = model_catalogue(model, data_split)
     return with_catalogue(records, text) if text else records
 
 
@@ -230,12 +245,15 @@ def run_snips_benchmark(
     step = 0
     for model in models:
         step += 1
-        if fresh or not _is_trained(model):
+        catalogue = model_catalogue(model, data_split)
+        if fresh or not _is_trained(model, catalogue):
             logger.info("[%d/%d] training %s (%s training queries per intent)", step, total, model.label, model.size)
             if model.directory.exists():
                 shutil.rmtree(model.directory)  # a stale or unfinished run of another recipe
             began = time.perf_counter()
             train_in_subprocess(model.label, model.recipe, out_dir)
+            if catalogue:
+                write_text(model.directory / CATALOGUE_FILE, catalogue)
             timings[f"train_{model.label}_s"] = time.perf_counter() - began
         else:
             logger.info("[%d/%d] %s: already trained in %s, reused", step, total, model.label, model.directory)
