@@ -1,5 +1,6 @@
-"""The SNIPS learning curve: `python scripts/snips_benchmark.py [--lora-sizes 10,20,50,70] [--complete-sizes 70]
-[--modes greedy,constrained] [--split test|dev] [--fresh] [recipe overrides]`. See `--help`."""
+"""The SNIPS learning curve: `python scripts/snips_benchmark.py [--lora-sizes 10,20,50,70,all]
+[--complete-sizes 10,20,50,70] [--modes greedy,constrained] [--split test|dev] [--fresh] [recipe overrides]`.
+See `--help`."""
 
 import sys
 

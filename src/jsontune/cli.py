@@ -657,28 +657,36 @@ def _sizes(text: str, option: str) -> list[str]:
     return sizes
 
 
+def _whole_pool_default(method: str) -> str:
+    recipe = snips_defaults.WHOLE_POOL_RECIPES.get(method)
+    return recipe or f"--{method}-recipe, its epochs and slot variants as they are (hours of training on a CPU)"
+
+
 @app.command("snips-benchmark", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def snips_benchmark(
     ctx: typer.Context,
-    lora_recipe: Path = typer.Option(Path(snips_defaults.RECIPES["lora"]), help="Recipe of the LoRA runs."),
+    lora_recipe: Path = typer.Option(Path(snips_defaults.RECIPES["lora"]),
+                                     help="Recipe of the LoRA runs at every size but 'all' (--lora-all-recipe)."),
     complete_recipe: Path = typer.Option(Path(snips_defaults.RECIPES["complete"]),
-                                         help="Recipe of the complete fine-tuning runs."),
-    lora_all_recipe: Path = typer.Option(Path(snips_defaults.WHOLE_POOL_RECIPES["lora"]),
-                                         help="Recipe of the LoRA run on the whole pool (size 'all'): one epoch, "
-                                              "no variants."),
+                                         help="Recipe of the complete fine-tuning runs at every size but 'all' "
+                                              "(--complete-all-recipe)."),
+    lora_all_recipe: Path | None = typer.Option(None, help="Recipe of the LoRA run on the whole pool (size 'all'); "
+                                                            f"default: {_whole_pool_default('lora')}."),
     complete_all_recipe: Path | None = typer.Option(None, help="Recipe of the complete fine-tuning run on the whole "
-                                                                "pool; default: --complete-recipe."),
+                                                                f"pool; default: {_whole_pool_default('complete')}."),
     lora_sizes: str = typer.Option(",".join(snips_defaults.SIZES["lora"]),
                                    help="Training queries per intent of the LoRA runs (comma-separated; 'all' for the "
                                         "whole pool, about 1,840; '' for none)."),
     complete_sizes: str = typer.Option(",".join(snips_defaults.SIZES["complete"]),
                                        help="Training queries per intent of the complete fine-tuning runs ('' for "
                                             "none)."),
-    modes: str = typer.Option("greedy,constrained", help="Decoding modes: greedy (unconstrained) and/or constrained "
-                                                         "(slot values limited to spans of the query)."),
+    modes: str = typer.Option(",".join(snips_defaults.MODES),
+                              help="Decoding modes: greedy (unconstrained) and/or constrained (slot values limited to "
+                                   "spans of the query)."),
     split: str = typer.Option("test", help="Evaluate on the 'test' split, or on the 'dev' split to make choices."),
-    out: Path = typer.Option(Path("results/snips"), help="Where results are written."),
-    models_dir: Path = typer.Option(Path("models/snips"), help="Where the trained models go (<method>-<size>/)."),
+    out: Path = typer.Option(Path(snips_defaults.OUT_DIR), help="Where results are written."),
+    models_dir: Path = typer.Option(Path(snips_defaults.MODELS_DIR),
+                                    help="Where the trained models go (<method>-<size>/)."),
     fresh: bool = typer.Option(False, "--fresh", help="Train and evaluate everything again, reusing nothing."),
     limit: int | None = typer.Option(None, help="Evaluate on at most this many queries per intent (a quick look)."),
     slot_catalogue: str | None = typer.Option(None, help="End every prompt with all intents' slot names, rendered as "
@@ -699,7 +707,8 @@ def snips_benchmark(
 
     _refuse_renamed(full_recipe=full_recipe, full_sizes=full_sizes)
     _setup_logging()
-    whole_pool = {"lora": lora_all_recipe, **({"complete": complete_all_recipe} if complete_all_recipe else {})}
+    given = {"lora": lora_all_recipe, "complete": complete_all_recipe}
+    whole_pool = {**snips_defaults.WHOLE_POOL_RECIPES, **{method: path for method, path in given.items() if path}}
     try:
         run_snips_benchmark(lora_recipe, complete_recipe, _sizes(lora_sizes, "--lora-sizes"),
                             _sizes(complete_sizes, "--complete-sizes"),

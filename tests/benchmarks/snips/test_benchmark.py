@@ -192,7 +192,7 @@ def test_the_whole_pool_trains_its_own_recipe_and_a_method_without_one_trains_it
     assert Path(curve_on_pool.recipe.path).name == "lora.yaml"
 
 
-def test_snips_benchmark_runs_the_whole_comparison_unless_told_otherwise(monkeypatch, tmp_path):
+def test_snips_benchmark_runs_the_whole_comparison_unless_told_otherwise(monkeypatch):
     from typer.testing import CliRunner
 
     from jsontune.benchmarks.snips import benchmark
@@ -203,11 +203,14 @@ def test_snips_benchmark_runs_the_whole_comparison_unless_told_otherwise(monkeyp
     assert CliRunner().invoke(app, ["snips-benchmark"]).exit_code == 0
     assert CliRunner().invoke(app, ["snips-benchmark", "--lora-sizes", "all", "--complete-sizes", "",
                                     "--complete-all-recipe", "mine.yaml"]).exit_code == 0
-    whole, partial = calls
+    assert CliRunner().invoke(app, ["snips-benchmark", "--lora-all-recipe", "my-lora.yaml"]).exit_code == 0
+    whole, partial, own = calls
     assert (whole[2], whole[3]) == (["10", "20", "50", "70", "all"], ["10", "20", "50", "70"])
-    assert whole[-1] == {"lora": Path("recipes/snips/lora-all.yaml")}
+    assert {k: str(v) for k, v in whole[-1].items()} == {"lora": "recipes/snips/lora-all.yaml"}
     assert (partial[2], partial[3]) == (["all"], [])
-    assert partial[-1] == {"lora": Path("recipes/snips/lora-all.yaml"), "complete": Path("mine.yaml")}
+    assert {k: str(v) for k, v in partial[-1].items()} == {"lora": "recipes/snips/lora-all.yaml",
+                                                            "complete": "mine.yaml"}
+    assert {k: str(v) for k, v in own[-1].items()} == {"lora": "my-lora.yaml"}
 
 
 def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_set(monkeypatch):
@@ -395,15 +398,20 @@ def test_a_model_trained_with_another_slot_catalogue_text_is_trained_again(monke
     from jsontune.benchmarks.snips import benchmark
 
     monkeypatch.chdir(REPO)
-    [model] = benchmark.plan_models({"lora": "recipes/snips/lora.yaml"}, {"lora": ["10"]}, tmp_path, [],
+    [model] = benchmark.plan_models({"lora": "recipes/snips/lora.yaml"}, {"lora": ["10"]}, tmp_path / "models", [],
                                     {"slot_catalogue": "template"})
-    model.directory.mkdir()
-    (model.directory / run_dir.TRAIN_RESULTS_FILE).write_text("{}")
-    run_dir.recipe_path(model.directory).write_text(yaml.safe_dump(model.recipe.resolved()))
+
+    def finished_training(label, recipe, out_dir):  # what a training leaves in its folder, without the training
+        model.directory.mkdir(parents=True)
+        (model.directory / run_dir.TRAIN_RESULTS_FILE).write_text("{}")
+        run_dir.recipe_path(model.directory).write_text(yaml.safe_dump(recipe.resolved()))
+
+    monkeypatch.setattr(benchmark, "train_in_subprocess", finished_training)
     split, _ = load_snips_split(SNIPS_FILES, seed=42)
     text = benchmark.model_catalogue(model, split)
+    benchmark.train(model, None, tmp_path)
     assert not benchmark._is_trained(model, text), "a catalogue model without its recorded text"
-    (model.directory / benchmark.CATALOGUE_FILE).write_text(text)
+    benchmark.train(model, text, tmp_path)
     assert benchmark._is_trained(model, text)
     assert not benchmark._is_trained(model, text.replace("playlist", "list"))  # a description changed since
 

@@ -8,7 +8,8 @@ each decoding mode: `greedy` (unconstrained) and `constrained`, whose grammar is
 keep their references; their `schema` becomes the span schema in both modes, so schema adherence means the same
 thing in each.
 
-Work already done is reused: a model whose saved recipe is the one asked for is not trained again,
+Work already done is reused: a model whose saved recipe is the one asked for (and whose slot catalogue text, if
+its prompts end with one, is today's) is not trained again,
 and an evaluation whose model, records and decoding are unchanged is not run again (`--fresh`
 redoes everything). So an interrupted run picks up where it stopped. `results/snips/` then gets
 the CSVs, plot, metadata and report of `jsontune.benchmarks.snips.report`.
@@ -31,7 +32,7 @@ import yaml
 
 from jsontune import run_dir
 from jsontune.benchmarks.runs import train_in_subprocess
-from jsontune.benchmarks.snips.defaults import RECIPES, SIZES, WHOLE_POOL_RECIPES
+from jsontune.benchmarks.snips.defaults import MODELS_DIR, MODES, OUT_DIR, RECIPES, SIZES, WHOLE_POOL_RECIPES
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
 from jsontune.benchmarks.snips.slot_catalogue import with_catalogue
 from jsontune.benchmarks.snips.span_schema import slots_by_intent, span_schema
@@ -55,7 +56,6 @@ from jsontune.run_dir import METRICS_FILE
 logger = logging.getLogger(__name__)
 
 METHODS = ("lora", "complete")
-MODES = ("greedy", "constrained")
 RUN_KEY_FILE = "run_key.json"  # beside an evaluation's metrics: what it evaluated, to know when to redo it
 # Beside a model trained with a slot catalogue: the text its prompts ended with. The recipe names only the
 # rendering, so a changed description would otherwise reuse a model trained on the old text.
@@ -84,7 +84,7 @@ def plan_models(recipes: dict[str, str | Path], sizes: dict[str, list[str]], mod
                 whole_pool_recipes: dict[str, str | Path] | None = None) -> list[Model]:
     """The models to train: one per method and size, each recipe loaded with its split at that size (and
     `split_settings`, other split options for every run) and its own output folder. The whole pool ("all") takes
-    the method's recipe in `whole_pool_recipes` where it has one (`defaults.WHOLE_POOL_RECIPES`)."""
+    the method's recipe in `whole_pool_recipes` where it has one (None: none has), else the method's own."""
     models = []
     for method in METHODS:
         for size in sizes.get(method) or []:
@@ -144,6 +144,16 @@ def _is_trained(model: Model, catalogue: str | None) -> bool:
     return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
 
 
+def train(model: Model, catalogue: str | None, out_dir: Path) -> None:
+    """Train the model in a process of its own, into a fresh folder, and record its slot catalogue text beside it
+    (`_is_trained` reads it back)."""
+    if model.directory.exists():
+        shutil.rmtree(model.directory)  # a stale or unfinished run of another recipe
+    train_in_subprocess(model.label, model.recipe, out_dir)
+    if catalogue:
+        write_text(model.directory / CATALOGUE_FILE, catalogue)
+
+
 def _read_text(path: Path) -> str | None:
     return path.read_text() if path.is_file() else None
 
@@ -196,8 +206,8 @@ def run_snips_benchmark(
     complete_sizes: list[str] | None = None,
     modes: list[str] | None = None,
     split: str = "test",
-    out_dir: str | Path = "results/snips",
-    models_dir: str | Path = "models/snips",
+    out_dir: str | Path = OUT_DIR,
+    models_dir: str | Path = MODELS_DIR,
     overrides: list[str] | None = None,
     fresh: bool = False,
     per_intent_limit: int | None = None,
@@ -248,12 +258,8 @@ def run_snips_benchmark(
         catalogue = model_catalogue(model, data_split)
         if fresh or not _is_trained(model, catalogue):
             logger.info("[%d/%d] training %s (%s training queries per intent)", step, total, model.label, model.size)
-            if model.directory.exists():
-                shutil.rmtree(model.directory)  # a stale or unfinished run of another recipe
             began = time.perf_counter()
-            train_in_subprocess(model.label, model.recipe, out_dir)
-            if catalogue:
-                write_text(model.directory / CATALOGUE_FILE, catalogue)
+            train(model, catalogue, out_dir)
             timings[f"train_{model.label}_s"] = time.perf_counter() - began
         else:
             logger.info("[%d/%d] %s: already trained in %s, reused", step, total, model.label, model.directory)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 RECIPES = {"lora": "recipes/snips/lora.yaml", "complete": "recipes/snips/complete.yaml"}
 WHOLE_POOL_RECIPES = {"lora": "recipes/snips/lora-all.yaml"}
-# Complete fine-tuning of the whole pool is left out: about 75 minutes of training more on this CPU (one epoch,
-# 1,613 steps at complete-50's 2.8 s a step), and the curve puts it below LoRA at every size measured.
+# Complete fine-tuning of the whole pool is left out, and has no recipe of its own yet: one epoch of it would be
+# about 75 minutes of training more on this CPU (1,613 steps at complete-50's 2.8 s a step), and the curve puts
+# complete fine-tuning below LoRA at every size measured.
 SIZES = {"lora": ("10", "20", "50", "70", "all"), "complete": ("10", "20", "50", "70")}
+MODES = ("greedy", "constrained")
+OUT_DIR = "results/snips"
+MODELS_DIR = "models/snips"  # a model per <method>-<size>/
