@@ -13,7 +13,7 @@ help:
 	@echo "make experiment   fine-tune complete + LoRA (+ LoRA without the schema) on the embedded data, compare with the base"
 	@echo "                  ARGS=\"--with-grpo\": also LoRA + GRPO against LoRA trained for as long (about 30 min more)"
 	@echo "make test         run the test suite (installs what it needs)"
-	@echo "make snips-benchmark  SNIPS slot filling: learning curve vs the published NLU engines (results/snips/)"
+	@echo "make snips-benchmark  SNIPS slot filling: LoRA and complete fine-tuning curves vs the published NLU engines (results/snips/; ~4.3 h on 2 CPU cores)"
 	@echo "make setup        create .venv/ and install jsontune with its dependencies"
 	@echo "make train RECIPE=recipes/lora.yaml ARGS='--max_steps 5'"
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
