@@ -699,7 +699,7 @@ def snips_benchmark(
 
     Trains each method at each size (a process per model), evaluates every model on the fixed test
     split with each decoding mode, and writes results/snips/: learning_curve.csv, per_intent.csv,
-    learning_curve.png, metadata.json and report.md. By default it is the whole comparison, about 4.5 hours
+    learning_curve.png, metadata.json and report.md. By default it is the whole comparison, about 4.3 hours
     on a 2-core CPU. Models and evaluations done before with the same settings are reused, so a stopped run
     resumes. Extra arguments are recipe overrides for every run, e.g. --num_train_epochs 5.
     """
