@@ -59,6 +59,21 @@ def test_packed_attention_gives_the_logits_of_a_padded_batch(tiny_model_dir, mon
         torch.testing.assert_close(got[offsets[i]:offsets[i + 1]], expected[i, :length], atol=1e-5, rtol=1e-5)
 
 
+def test_packed_attention_gives_the_gradients_of_a_padded_batch(tiny_model_dir):
+    register_packed_sdpa()
+    padded_model, packed_model = _model(tiny_model_dir, "sdpa"), _model(tiny_model_dir, PACKED_SDPA)
+    rows = _rows(padded_model.config.vocab_size)
+    padded = DataCollatorForLanguageModeling(pad_token_id=0)(rows)
+    packed = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)(rows)
+    real = padded["attention_mask"].bool()
+    # The same function of the real tokens' logits on both sides, so every weight's gradient must agree.
+    padded_logits = padded_model(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]).logits
+    padded_logits[real].square().mean().backward()
+    packed_model(**{k: v for k, v in packed.items() if k != "labels"}).logits[0].square().mean().backward()
+    for (name, expected), got in zip(padded_model.named_parameters(), packed_model.parameters()):
+        torch.testing.assert_close(got.grad, expected.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
 def test_packed_attention_leaves_padded_batches_and_generation_to_sdpa(tiny_model_dir):
     register_packed_sdpa()
     padded_model, packed_model = _model(tiny_model_dir, "sdpa"), _model(tiny_model_dir, PACKED_SDPA)
