@@ -30,6 +30,7 @@ from jsontune.models.base_model import resolve_model_name
 from jsontune.models.hub import check_repo_id, hub_token, push_run
 from jsontune.models.loading import ModelSource, load_tokenizer
 from jsontune.recipe import Recipe
+from jsontune.training.allocator import keep_freed_memory
 from jsontune.training.callbacks import GenerationMetricsCallback
 from jsontune.training.checkpoints import resume_point, tokens_seen_at
 from jsontune.training.launch_checks import (
@@ -140,6 +141,7 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
             if dataset is not None:
                 check(dataset, training_args.max_length, name, records)
     attention = training_attention(model_args.attn_implementation, training_args.padding_free)
+    keep_freed_memory()  # before the model loads: every step reuses its activations' pages
     trainer = JsontuneTrainer(
         length_bucket_window=recipe.jsontune.length_bucket_window,
         model=model_path,
