@@ -25,6 +25,7 @@ from jsontune.errors import JsontuneError
 from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.loading import model_source
 from jsontune.recipe import Recipe
+from jsontune.training.allocator import keep_freed_memory
 from jsontune.training.rewards import reward_functions
 from jsontune.training.time_budget import TimeBudgetCallback
 from jsontune.training.train import parameter_counts
@@ -64,6 +65,7 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
     if args.reward_weights is not None and len(args.reward_weights) != len(rewards):
         raise JsontuneError(f"{recipe.path}: reward_weights has {len(args.reward_weights)} weights for "
                             f"{len(rewards)} rewards ({', '.join(recipe.jsontune.rewards)})")
+    keep_freed_memory()  # as SFT's trainer does (not measured for GRPO)
     model = AutoModelForCausalLM.from_pretrained(source.base, dtype=torch.float32)
     peft_config = None
     if source.adapter is not None:  # the SFT adapter, trained further
