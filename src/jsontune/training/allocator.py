@@ -43,7 +43,7 @@ def keep_freed_memory() -> bool:
     except OSError:
         return False
     mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None:  # musl
+    if mallopt is None:  # a C library without it (musl has a stub that refuses, and so returns False below)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return all([mallopt(option, value) == 1 for option, value in SETTINGS.items()])
