@@ -46,4 +46,4 @@ def keep_freed_memory() -> bool:
     if mallopt is None:  # a C library without it (musl has a stub that refuses, and so returns False below)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return all([mallopt(option, value) == 1 for option, value in SETTINGS.items()])
+    return all([mallopt(option, value) == 1 for option, value in SETTINGS.items()])  # a list: try every one
