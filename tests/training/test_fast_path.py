@@ -92,9 +92,14 @@ def _trainer(make_recipe, use_peft: bool, padding_free: bool):
     return trainer
 
 
+@pytest.mark.parametrize("head", ["chunked", "plain"])
 @pytest.mark.parametrize(("use_peft", "padding_free"), [(True, False), (False, True)],
                          ids=["lora-padded", "full-padding-free"])
-def test_compact_loss_matches_trl_loss_gradients_and_metrics(make_recipe, use_peft, padding_free):
+def test_compact_loss_matches_trl_loss_gradients_and_metrics(make_recipe, monkeypatch, use_peft, padding_free, head):
+    import jsontune.training.compact_loss as compact_loss
+
+    if head == "plain":  # a model family the chunked head does not know
+        monkeypatch.setattr(compact_loss, "FUSED_HEAD_MODEL_TYPES", frozenset())
     trainer = _trainer(make_recipe, use_peft, padding_free)
     model = trainer.model.train()
     batch = next(iter(trainer.get_train_dataloader()))
@@ -113,13 +118,38 @@ def test_compact_loss_matches_trl_loss_gradients_and_metrics(make_recipe, use_pe
 
     assert trainer._compact_loss_applies()
     loss, grads, metrics = loss_and_grads(type(trainer).compute_loss)
-    assert head_rows == [labelled]  # the LM head saw the labelled positions only
+    # The labelled positions only reach the head; the chunked path projects them itself, the head module none.
+    assert head_rows == [0 if head == "chunked" else labelled]
     trl_loss, trl_grads, trl_metrics = loss_and_grads(SFTTrainer.compute_loss)
     torch.testing.assert_close(loss, trl_loss, atol=1e-5, rtol=1e-5)
     assert grads.keys() == trl_grads.keys() and len(grads) > 0
     for name in grads:
         torch.testing.assert_close(grads[name], trl_grads[name], atol=1e-5, rtol=1e-4, msg=name)
     assert metrics == pytest.approx(trl_metrics, abs=1e-4)
+
+
+@pytest.mark.parametrize("weight_trains", [True, False])
+def test_chunked_head_loss_gives_the_loss_gradients_and_metrics_of_full_logits(weight_trains):
+    from jsontune.training.compact_loss import head_cross_entropy
+
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(37, 8, generator=generator, requires_grad=True)
+    weight = torch.randn(50, 8, generator=generator, requires_grad=weight_trains)
+    targets = torch.randint(0, 50, (37,), generator=generator)
+    loss, sums = head_cross_entropy(hidden, weight, targets, chunk=10)  # 4 chunks, the last one short
+    (2.5 * loss).backward()  # an upstream gradient other than 1 scales the kept gradients
+    got = [hidden.grad.clone(), *([weight.grad.clone()] if weight_trains else [])]
+    hidden.grad = weight.grad = None
+
+    log_probs = torch.log_softmax(hidden @ weight.T, dim=-1)
+    expected_loss = torch.nn.functional.nll_loss(log_probs, targets, reduction="sum")
+    (2.5 * expected_loss).backward()
+    torch.testing.assert_close(loss, expected_loss)
+    torch.testing.assert_close(got, [hidden.grad, *([weight.grad] if weight_trains else [])])
+    assert sums["entropy"].item() == pytest.approx(-(log_probs.exp() * log_probs).sum().item(), rel=1e-6)
+    assert sums["correct"].item() == (log_probs.argmax(-1) == targets).sum().item() and sums["tokens"].item() == 37
+    with torch.no_grad():  # evaluation: the same loss, no gradient kept
+        torch.testing.assert_close(head_cross_entropy(hidden, weight, targets, chunk=10)[0], loss.detach())
 
 
 def test_padding_free_training_follows_padded_training(make_recipe, tmp_path):

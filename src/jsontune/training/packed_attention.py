@@ -29,13 +29,13 @@ def packed_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: tor
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       **kwargs)
     grouped = getattr(module, "num_key_value_groups", 1) > 1  # SDPA shares key/value heads itself
-    bounds = cu_seq_lens_q.tolist()
+    lengths = cu_seq_lens_q.diff().tolist()
+    # split, not slices: a slice's backward writes its gradient into a zeroed copy of the whole row, once per
+    # sequence; split's backward is one concatenation.
     outputs = [
-        torch.nn.functional.scaled_dot_product_attention(
-            query[:, :, start:end], key[:, :, start:end], value[:, :, start:end],
-            dropout_p=dropout, scale=scaling, is_causal=True, enable_gqa=grouped,
-        )
-        for start, end in zip(bounds[:-1], bounds[1:]) if end > start
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scaling, is_causal=True,
+                                                         enable_gqa=grouped)
+        for q, k, v in zip(query.split(lengths, 2), key.split(lengths, 2), value.split(lengths, 2)) if q.shape[2]
     ]
     return torch.cat(outputs, dim=2).transpose(1, 2).contiguous(), None
 
