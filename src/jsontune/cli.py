@@ -572,7 +572,7 @@ def bench_schema_formats(
 
 @app.command("bench-train")
 def bench_train(
-    steps: int = typer.Option(6, help="Measured optimizer steps per run (after the warm-up)."),
+    steps: int = typer.Option(8, help="Measured optimizer steps per run (after the warm-up)."),
     warmup: int = typer.Option(2, help="Steps run first and left out of the figures."),
     batch_size: int = typer.Option(8, help="Per-device batch size of both sides."),
     repeats: int = typer.Option(3, help="Runs of each side; the sides alternate which goes first, and the speedup "
