@@ -16,7 +16,8 @@ pass kept. The loss is TRL's: summed over labelled tokens, divided by `num_items
 
 The chunked head needs the model to compute its logits as `lm_head(hidden)` and nothing after (no soft-capping or
 scaling): the families in FUSED_HEAD_MODEL_TYPES, with a plain bias-free `nn.Linear` head (not a LoRA-wrapped or
-quantised one). Other models take the plain path: their head on the labelled positions, then log-softmax.
+quantised one) whose whole weight is in the process (not a ZeRO-3 shard). Other models take the plain path: their
+head on the labelled positions, then log-softmax.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def fusable_head(model) -> torch.nn.Linear | None:
     inner = extract_model_from_parallel(model)  # DDP/DeepSpeed wrappers; a PeftModel answers for its base model
     head = inner.get_output_embeddings() if hasattr(inner, "get_output_embeddings") else None
     plain = type(head) is torch.nn.Linear and head.bias is None
-    return head if plain and getattr(inner.config, "model_type", None) in FUSED_HEAD_MODEL_TYPES else None
+    # DeepSpeed ZeRO-3 holds a shard of the weight outside the module's own forward (ds_id marks its parameters).
+    whole = plain and head.weight.shape == (head.out_features, head.in_features) and not hasattr(head.weight, "ds_id")
+    return head if whole and getattr(inner.config, "model_type", None) in FUSED_HEAD_MODEL_TYPES else None
 
 
 @contextmanager

@@ -40,7 +40,7 @@ from jsontune.training.launch_checks import (
     check_row_lengths,
     check_rows_fit_context,
 )
-from jsontune.training.lora_dropout import use_uniform_dropout
+from jsontune.training.lora_layers import fast_lora_layers
 from jsontune.training.packed_attention import training_attention
 from jsontune.training.time_budget import TimeBudgetCallback
 from jsontune.training.trainer import JsontuneTrainer
@@ -153,7 +153,7 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
-    use_uniform_dropout(trainer.model)
+    fast_lora_layers(trainer.model)  # PEFT's function in fewer passes (jsontune.training.lora_layers)
     stop_id = end_of_turn_id(tokenizer)
     check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]),
                                records=train_records)

@@ -1,0 +1,84 @@
+"""LoRA layers in training: the fast forward computes PEFT's function, and UniformDropout keeps nn.Dropout's."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+
+from jsontune.recipe import load_recipe
+from jsontune.training.lora_layers import UniformDropout, fast_lora_layers
+from jsontune.training.train import build_trainer
+
+
+def test_uniform_dropout_keeps_one_minus_p_of_the_elements_scaled_and_passes_the_mask_to_the_gradient():
+    torch.manual_seed(0)
+    x = torch.ones(200_000, requires_grad=True)
+    dropout = UniformDropout(0.25).train()
+    y = dropout(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(0.75, abs=0.005)
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.75))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())  # d(x * mask)/dx = mask
+
+
+def test_uniform_dropout_is_the_identity_in_evaluation_and_at_p_zero():
+    x = torch.randn(64)
+    assert UniformDropout(0.5).eval()(x) is x and UniformDropout(0.0).train()(x) is x
+    with pytest.raises(ValueError, match=r"dropout probability must be in \[0, 1\), got 1.0"):
+        UniformDropout(1.0)
+
+
+def _lora_model(tiny_model_dir, **config):
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=12, target_modules="all-linear", **config))
+    for name, parameter in model.named_parameters():
+        if "lora_B" in name:  # PEFT starts B at zero; a trained adapter has it non-zero
+            torch.nn.init.normal_(parameter, std=0.1)
+    return model
+
+
+def _loss_and_grads(model, ids):
+    model.zero_grad()
+    logits = model(input_ids=ids).logits
+    logits.square().mean().backward()
+    return logits.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_the_fast_lora_forward_gives_peft_outputs_and_gradients(tiny_model_dir):
+    peft_model = _lora_model(tiny_model_dir).train()
+    fast_model = copy.deepcopy(peft_model)
+    assert fast_lora_layers(fast_model) == 7 * fast_model.config.num_hidden_layers
+    ids = torch.randint(10, 500, (2, 11))
+    expected_logits, expected_grads = _loss_and_grads(peft_model, ids)
+    logits, grads = _loss_and_grads(fast_model, ids)
+    torch.testing.assert_close(logits, expected_logits, atol=1e-5, rtol=1e-5)
+    assert grads.keys() == expected_grads.keys()
+    for name in grads:
+        torch.testing.assert_close(grads[name], expected_grads[name], atol=1e-6, rtol=1e-4, msg=name)
+    # Merged and disabled adapters take PEFT's own forward, and merging reads the layer's own scaling.
+    with torch.no_grad(), fast_model.disable_adapter(), peft_model.disable_adapter():
+        base_logits = peft_model(input_ids=ids).logits
+        torch.testing.assert_close(fast_model(input_ids=ids).logits, base_logits)
+        assert not torch.allclose(base_logits, logits, atol=1e-3)  # the adapter does change the logits
+    fast_model.eval()
+    with torch.no_grad():
+        unmerged = fast_model(input_ids=ids).logits
+        fast_model.merge_adapter()
+        torch.testing.assert_close(fast_model(input_ids=ids).logits, unmerged, atol=1e-4, rtol=1e-4)
+
+
+def test_every_lora_layer_of_a_run_is_fast_and_drops_its_input_with_uniform_dropout(make_recipe):
+    trainer, _, _ = build_trainer(load_recipe(make_recipe(use_peft=True, lora_dropout=0.1,
+                                                          lora_target_modules=["q_proj", "v_proj"])))
+    dropouts = [d for m in trainer.model.modules() if isinstance(getattr(m, "lora_dropout", None), torch.nn.ModuleDict)
+                for d in m.lora_dropout.values()]
+    layers = trainer.model.config.num_hidden_layers
+    assert len(dropouts) == 2 * layers and all(type(d) is UniformDropout and d.p == 0.1 for d in dropouts)
+    assert fast_lora_layers(trainer.model) == 0  # nothing left to change
