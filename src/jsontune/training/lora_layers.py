@@ -10,13 +10,16 @@ those passes cost as much as the adapter's matmuls. `fast_lora_layers` changes t
 - the input dropout draws its mask with one uniform draw per element (`UniformDropout`): `nn.Dropout` draws it with
   `bernoulli_`, which runs on one thread, then divides the mask.
 
+The dropout is swapped on CPU only (`uniform_dropout`): a GPU draws `nn.Dropout`'s mask in one fused kernel.
 Everything else (merged or disabled adapters, several active adapters, DoRA and other variants, mixed-adapter
-batches, a bias on B, dtypes that differ) takes PEFT's own forward. Merging, saving and loading see PEFT's modules
-unchanged: the scaling is read from the layer at every call.
+batches, a bias on B, dtypes that differ, as under autocast) takes PEFT's own forward or its own sum. Merging, saving
+and loading see PEFT's modules unchanged: the scaling is read from the layer at every call.
 
-Measured here (2026-12-04, one jsontune step, forward and backward of the same batch, the variants alternating in
-one process): the dropout alone 4.3-4.7 ms -> 2.8 ms a call (1,307 x 576 inputs); a LoRA step on q_proj/v_proj at
-batch 8 3.318 -> 3.228 s, on all linear layers at batch 4 (the shipped recipe) 3.340 -> 3.074 s with the dropout.
+Measured here (2026-12-04, one jsontune LoRA step: forward and backward of the same batch of bench examples, the
+variants alternating in one process, median of 6 pairs): q_proj/v_proj at batch 8 (1,307 tokens) 2.998 s with
+PEFT's layers, 2.933 s with both changes; all linear layers at batch 4 (the shipped recipe's shape, 912 tokens)
+3.329 s -> 2.980 s, of which the dropout alone 3.340 -> 3.074 s (`nn.Dropout` 4.3-4.7 ms a call on 1,307 x 576
+inputs, `UniformDropout` 2.8 ms).
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ class UniformDropout(torch.nn.Module):
         return f"p={self.p}"
 
 
-def fast_lora_layers(model: torch.nn.Module) -> int:
-    """Give every PEFT LoRA linear layer of `model` the fast forward and `UniformDropout`; returns how many layers."""
+def fast_lora_layers(model: torch.nn.Module, uniform_dropout: bool = True) -> int:
+    """Give every PEFT LoRA linear layer of `model` the fast forward (and, with `uniform_dropout`, `UniformDropout`);
+    returns how many layers changed."""
     from peft.tuners.lora import Linear as LoraLinear
 
     changed = 0
@@ -55,7 +59,7 @@ def fast_lora_layers(model: torch.nn.Module) -> int:
         if type(module) is not LoraLinear or getattr(module, "_jsontune_fast", False):
             continue
         for name, dropout in module.lora_dropout.items():
-            if type(dropout) is torch.nn.Dropout:
+            if uniform_dropout and type(dropout) is torch.nn.Dropout:
                 uniform = UniformDropout(dropout.p)
                 uniform.train(dropout.training)
                 module.lora_dropout[name] = uniform
