@@ -10,10 +10,10 @@ and with a 49k vocabulary the head is a fifth of the model's FLOPs: projecting o
 Even at labelled positions only, the logits of a batch are large (700 tokens x 49k = 138 MB at batch 8), and
 log-softmax, its backward, the entropy metric and the top-1 metric each read or write all of them: measured here at
 700 positions, 520 ms for the head forward and backward, of which about 300 ms are its two matmuls, in a LoRA step of
-about 3.5 s. `head_cross_entropy` instead projects `HEAD_CHUNK` positions at a time
-and takes, from one softmax of the chunk, the loss, both metrics and the gradients (of the hidden states, and of the
-head's weight where it trains), so the full logits never exist and the backward pass only scales what the forward
-pass kept. The loss is TRL's: summed over labelled tokens, divided by `num_items_in_batch`.
+about 3.5 s. `head_cross_entropy` instead projects `HEAD_CHUNK` positions at a time and takes, from one softmax of
+the chunk, the loss, both metrics and the gradients (of the hidden states, and of the head's weight where it
+trains), so the full logits never exist and the backward pass only scales what the forward pass kept. The loss is
+TRL's: summed over labelled tokens, divided by `num_items_in_batch`.
 
 The chunked head needs the model to compute its logits as `lm_head(hidden)` and nothing after (no soft-capping or
 scaling): the families in FUSED_HEAD_MODEL_TYPES, with a plain bias-free `nn.Linear` head (not a LoRA-wrapped or
@@ -132,9 +132,9 @@ class _ChunkedHeadLoss(torch.autograd.Function):
                 grad_weight.addmm_(grad_logits.T, rows.float())
         ctx.save_for_backward(grad_hidden, grad_weight)
         ctx.weight_dtype = weight.dtype
-        sums = {"entropy": entropy, "correct": correct, "tokens": torch.tensor(targets.numel(), device=hidden.device)}
-        ctx.mark_non_differentiable(sums["entropy"], sums["correct"], sums["tokens"])
-        return loss, sums["entropy"], sums["correct"], sums["tokens"]
+        tokens = torch.tensor(targets.numel(), device=hidden.device)
+        ctx.mark_non_differentiable(entropy, correct, tokens)
+        return loss, entropy, correct, tokens
 
     @staticmethod
     def backward(ctx, grad_loss, *unused):
