@@ -153,8 +153,8 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
-    # PEFT's function in fewer passes; on CPU the dropout's mask from a uniform draw (jsontune.training.lora_layers)
-    fast_lora_layers(trainer.model, uniform_dropout=trainer.args.device.type == "cpu")
+    # PEFT's function in fewer passes; on CPU the dropout's mask from raw random bits (jsontune.training.lora_layers)
+    fast_lora_layers(trainer.model, cpu_dropout=trainer.args.device.type == "cpu")
     stop_id = end_of_turn_id(tokenizer)
     check_labels_end_with_stop(trainer.train_dataset, trainer.data_collator, stop_id, tokenizer.decode([stop_id]),
                                records=train_records)
