@@ -582,7 +582,8 @@ def bench_train(
     """Training speed: TRL's default SFTTrainer beside jsontune's recipe, same examples, same order.
 
     Prints, per case and side, the medians over the repeats of examples/s, real tokens/s, model FLOP/s
-    (and its share of the matmul peak measured before each run), the mean loss and the largest peak RSS,
+    (and its share of the matmul peak measured before each run), the mean loss, the largest peak RSS and the
+    share of CPU time spent in the kernel,
     then `speedup lora: X.XX (median; spread A-B ...)` and the same for complete: jsontune's examples/s
     over the baseline's within each repeat. Each run trains in a process of its own.
     """

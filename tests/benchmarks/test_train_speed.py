@@ -23,7 +23,7 @@ def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -
 def _result(case: str, side: str, repeat: int, examples_per_second: float, peak_flops: float = 200e9,
             rss: float = 1500.0) -> CaseResult:
     return CaseResult(case, side, 4, 8, 10.0, examples_per_second, 100 * examples_per_second, rss, 50e9,
-                      1.25, peak_flops, repeat)
+                      1.25, peak_flops, repeat, cpu_seconds=20.0, kernel_seconds=2.0 + repeat)
 
 
 def test_table_gives_each_case_and_side_its_medians_over_repeats_and_each_runs_share_of_its_own_peak() -> None:
@@ -34,8 +34,9 @@ def test_table_gives_each_case_and_side_its_medians_over_repeats_and_each_runs_s
                _result("lora", "jsontune", 2, 12.0)]
     table = format_table(results, peak_what="fp32 CPU matmul peak").splitlines()
     assert len(table) == 4
-    # examples/s 3.2 (median), tokens/s 320, largest RSS, 50 GFLOP/s = 25% of the median share (50/200)
-    assert table[1].split() == ["lora", "baseline", "3.200", "320.0", "1600", "50.0", "25.0%", "1.2500"]
+    # examples/s 3.2 (median), tokens/s 320, largest RSS, 50 GFLOP/s = 25% of the median share (50/200), kernel
+    # time 3 s of 20 s of CPU time (the median repeat)
+    assert table[1].split() == ["lora", "baseline", "3.200", "320.0", "1600", "50.0", "25.0%", "1.2500", "15.0%"]
     assert table[2].split()[:3] == ["lora", "jsontune", "11.000"]
     assert "medians over 3 repeats; fp32 CPU matmul peak measured before each run: median 200, 100-250" in table[-1]
     assert "4 measured steps of batch 8" in table[-1]
@@ -72,7 +73,8 @@ def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(em
     assert [row[:2] for row in rows] == [["lora", "baseline"], ["lora", "jsontune"], ["complete", "baseline"],
                                          ["complete", "jsontune"]]
     for row in rows:
-        examples, tokens, rss, loss = float(row[2]), float(row[3]), float(row[4]), float(row[7])
+        examples, tokens, rss, loss, kernel = float(row[2]), float(row[3]), float(row[4]), float(row[7]), row[8]
         assert examples > 0 and tokens > examples and rss > 300 and 0 < loss < 20
+        assert 0 < float(kernel.rstrip("%")) < 100  # measured: some, never all, CPU time in the kernel
     assert re.fullmatch(r"speedup lora: \d+\.\d\d \(median; 1 repeat\)", lines[-2])
     assert re.fullmatch(r"speedup complete: \d+\.\d\d \(median; 1 repeat\)", lines[-1])

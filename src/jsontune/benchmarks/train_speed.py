@@ -21,7 +21,12 @@ the same order (sequential: jsontune's length-bucketed sampler is switched off h
 change the order) at the same per-device batch size. A callback times every optimizer step; the
 first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
 FLOP/s as a share of the matmul peak measured in the same process just before it trains (fp32 on CPU;
-bf16 on a GPU, where it is the MFU), and the mean loss over the measured steps.
+bf16 on a GPU, where it is the MFU), the mean loss over the measured steps, and the share of the
+process's CPU time spent in the kernel over those steps. That last figure explains most of what moves
+between runs: TRL's default path allocates its full logits and their gradients (hundreds of megabytes, above
+glibc's largest mmap threshold) afresh every step, and faults their pages in again; it spent 30% of its CPU
+time in the kernel here (LoRA, 17.6 million page faults in 10 steps), work whose speed depends on the
+machine's memory traffic more than on its matmul units, while jsontune's side spends about 1-2% there.
 
 A shared 2-core machine changes speed from minute to minute (its matmul peak has measured 171, 277 and
 395 GFLOP/s on different days), and one run of each side gave speedups 10% apart. So the bench repeats:
@@ -69,6 +74,12 @@ class CaseResult:
     mean_loss: float
     peak_flops: float  # the matmul peak measured in the same process, just before training
     repeat: int = 0
+    cpu_seconds: float = 0.0  # the process's CPU time (user + kernel) over the measured steps
+    kernel_seconds: float = 0.0  # the part of it in the kernel: page faults, mapping and unmapping memory
+
+    @property
+    def kernel_share(self) -> float:
+        return self.kernel_seconds / self.cpu_seconds if self.cpu_seconds else 0.0
 
     @property
     def share_of_peak(self) -> float:
@@ -93,17 +104,27 @@ class Speedup:
 
 
 class StepClock(TrainerCallback):
-    """Wall time of each optimizer step."""
+    """Wall time, CPU time and kernel CPU time of each optimizer step."""
 
     def __init__(self):
         self.times: list[float] = []
-        self._began = 0.0
+        self.cpu_times: list[float] = []
+        self.kernel_times: list[float] = []
+        self._began = (0.0, 0.0, 0.0)
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return time.perf_counter(), usage.ru_utime + usage.ru_stime, usage.ru_stime
 
     def on_step_begin(self, args, state, control, **kwargs):
-        self._began = time.perf_counter()
+        self._began = self._now()
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.times.append(time.perf_counter() - self._began)
+        wall, cpu, kernel = (now - began for now, began in zip(self._now(), self._began))
+        self.times.append(wall)
+        self.cpu_times.append(cpu)
+        self.kernel_times.append(kernel)
 
 
 def model_flops_per_token(model, trainable_all: bool) -> float:
@@ -195,7 +216,8 @@ def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, rep
     flops = model_flops_per_token(trainer.model, trainable_all=case == "complete") * tokens / seconds
     return CaseResult(case, side, steps, batch_size, seconds, steps * batch_size / seconds, tokens / seconds,
                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flops,
-                      sum(losses) / len(losses) if losses else float("nan"), peak_flops, repeat)
+                      sum(losses) / len(losses) if losses else float("nan"), peak_flops, repeat,
+                      sum(clock.cpu_times[warmup:]), sum(clock.kernel_times[warmup:]))
 
 
 def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0) -> CaseResult:
@@ -240,7 +262,7 @@ def speedups(results: list[CaseResult]) -> list[Speedup]:
 def format_table(results: list[CaseResult], peak_what: str) -> str:
     """One line per case and side: the median over repeats of each figure (the largest peak RSS)."""
     header = (f"{'case':<8} {'side':<9} {'examples/s':>10} {'tokens/s':>9} {'peak RSS MB':>11} "
-              f"{'GFLOP/s':>8} {'of peak':>7} {'mean loss':>9}")
+              f"{'GFLOP/s':>8} {'of peak':>7} {'mean loss':>9} {'kernel':>6}")
     lines = [header]
     groups: dict[tuple[str, str], list[CaseResult]] = {}
     for r in results:
@@ -252,13 +274,14 @@ def format_table(results: list[CaseResult], peak_what: str) -> str:
         lines.append(f"{case:<8} {side:<9} {median(lambda r: r.examples_per_second):>10.3f} "
                      f"{median(lambda r: r.tokens_per_second):>9.1f} {max(r.peak_rss_mb for r in runs):>11.0f} "
                      f"{median(lambda r: r.model_flops_per_second) / 1e9:>8.1f} "
-                     f"{median(lambda r: r.share_of_peak):>7.1%} {median(lambda r: r.mean_loss):>9.4f}")
+                     f"{median(lambda r: r.share_of_peak):>7.1%} {median(lambda r: r.mean_loss):>9.4f} "
+                     f"{median(lambda r: r.kernel_share):>6.1%}")
     peaks = [r.peak_flops / 1e9 for r in results]
     repeats = len({r.repeat for r in results})
     lines.append(f"(medians over {repeats} repeat{'s' if repeats > 1 else ''}; {peak_what} measured before each "
                  f"run: median {statistics.median(peaks):.0f}, {min(peaks):.0f}-{max(peaks):.0f} GFLOP/s, each "
                  f"run's share taken of its own; {results[0].steps} measured steps of batch {results[0].batch_size} "
-                 "after the warm-up)")
+                 "after the warm-up; kernel: the share of the process's CPU time spent in the kernel)")
     return "\n".join(lines)
 
 
