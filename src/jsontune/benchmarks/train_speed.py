@@ -24,9 +24,10 @@ FLOP/s as a share of the matmul peak measured in the same process just before it
 bf16 on a GPU, where it is the MFU), the mean loss over the measured steps, and the share of the
 process's CPU time spent in the kernel over those steps. That last figure explains most of what moves
 between runs: TRL's default path allocates its full logits and their gradients (hundreds of megabytes, above
-glibc's largest mmap threshold) afresh every step, and faults their pages in again; it spent 30% of its CPU
-time in the kernel here (LoRA, 17.6 million page faults in 10 steps), work whose speed depends on the
-machine's memory traffic more than on its matmul units, while jsontune's side spends about 1-2% there.
+glibc's largest mmap threshold) afresh every step and faults their pages in again: 17-28% of its CPU time
+was kernel time in two runs on 2026-12-04, jsontune's 0.6-3.3%. On a virtual machine that hands freed memory
+back to its host (free page reporting, as here) a page fault costs 0.9 us when the page was freed a moment
+before and about 4 us when it was freed 30 s before, so the baseline's speed follows the host's memory.
 
 A shared 2-core machine changes speed from minute to minute (its matmul peak has measured 171, 277 and
 395 GFLOP/s on different days), and one run of each side gave speedups 10% apart. So the bench repeats:
