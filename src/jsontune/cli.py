@@ -583,9 +583,9 @@ def bench_train(
 
     Prints, per case and side, the medians over the repeats of examples/s, real tokens/s, model FLOP/s
     (and its share of the matmul peak measured before each run), the mean loss, the largest peak RSS and the
-    share of CPU time spent in the kernel,
-    then `speedup lora: X.XX (median; spread A-B ...)` and the same for complete: jsontune's examples/s
-    over the baseline's within each repeat. Each run trains in a process of its own.
+    share of CPU time spent in the kernel, then `speedup lora: X.XX (median; spread A-B ...)` and the same
+    for complete: jsontune's examples/s over the baseline's within each repeat. Each run trains in a process
+    of its own.
     """
     from jsontune.benchmarks.compute_limit import peak_kind
     from jsontune.benchmarks.train_speed import CASES, format_table, run_bench, speedups

@@ -59,6 +59,11 @@ class RawBitsDropout(torch.nn.Module):
         self.threshold = dropped - 2 ** (self.bits - 1)  # draws are uniform over [-2^(bits-1), 2^(bits-1))
         self.scale = 2**self.bits / (2**self.bits - dropped)  # 1 / the keep probability
 
+    @property
+    def active(self) -> bool:
+        """False in evaluation and at p = 0, where the dropout is the identity."""
+        return self.training and self.p > 0.0
+
     def keep_mask(self, shape: torch.Size) -> torch.Tensor:
         """A boolean mask of `shape`, each element True with probability 1 - p."""
         count = math.prod(shape)
@@ -73,7 +78,7 @@ class RawBitsDropout(torch.nn.Module):
         return torch.where(self.keep_mask(x.shape).to(x.device), x, 0.0), self.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
+        if not self.active:
             return x
         kept, scale = self.masked(x)
         return kept.mul_(scale)
@@ -116,7 +121,7 @@ def _fast_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     if not (x.dtype == result.dtype == lora_a.weight.dtype == lora_b.weight.dtype):
         return _peft_sum(self, name, x, result)
     dropout = self.lora_dropout[name]
-    if isinstance(dropout, RawBitsDropout) and dropout.training and dropout.p > 0.0:
+    if isinstance(dropout, RawBitsDropout) and dropout.active:
         kept, dropout_scale = dropout.masked(x)  # A is linear: its rank-r output takes the dropout's scale
     else:
         kept, dropout_scale = dropout(x), 1.0
