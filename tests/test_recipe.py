@@ -68,8 +68,10 @@ def test_overrides_follow_the_recipe():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")
 def test_cpu_defaults_without_touching_the_recipe():
+    from jsontune.recipe import cpu_has_bf16_matmuls
+
     recipe = load_recipe(REPO / "recipes/lora.yaml")
-    assert recipe.training.use_cpu and not recipe.training.bf16
+    assert recipe.training.use_cpu and recipe.training.bf16 is cpu_has_bf16_matmuls()  # the recipe asks for bf16
     assert not recipe.training.gradient_checkpointing
 
 
@@ -152,14 +154,17 @@ def test_row_limits_must_match_the_files(tmp_path):
 
 
 @pytest.mark.parametrize("has_bf16_matmuls", [True, False])
-def test_bf16_on_cpu_is_kept_only_where_the_recipe_asks_and_the_cpu_multiplies_bf16(monkeypatch, has_bf16_matmuls):
+def test_bf16_on_cpu_is_kept_only_where_the_recipe_asks_and_the_cpu_multiplies_bf16(monkeypatch, make_recipe,
+                                                                                   has_bf16_matmuls):
     import jsontune.recipe as recipe_module
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(recipe_module, "cpu_has_bf16_matmuls", lambda: has_bf16_matmuls)
-    asked = load_recipe(REPO / "recipes/lora.yaml", ["--bf16", "true"])
-    assert asked.training.use_cpu and asked.training.bf16 is has_bf16_matmuls
-    assert load_recipe(REPO / "recipes/lora.yaml").training.bf16 is False  # fp32 unless asked
+    for shipped in ("lora", "complete"):  # the experiment's recipes ask for bf16
+        asked = load_recipe(REPO / f"recipes/{shipped}.yaml")
+        assert asked.training.use_cpu and asked.training.bf16 is has_bf16_matmuls
+    assert load_recipe(REPO / "recipes/lora.yaml", ["--bf16", "false"]).training.bf16 is False
+    assert load_recipe(make_recipe()).training.bf16 is False  # fp32 unless asked
 
 
 def test_gpu_settings_bf16_and_liger_kernels_when_installed_unless_the_recipe_says(monkeypatch):

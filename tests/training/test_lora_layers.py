@@ -87,6 +87,33 @@ def test_the_fast_lora_forward_gives_peft_outputs_and_gradients(tiny_model_dir):
         torch.testing.assert_close(fast_model(input_ids=ids).logits, unmerged, atol=1e-4, rtol=1e-4)
 
 
+def test_under_bf16_autocast_the_fast_forward_runs_and_gives_peft_outputs_and_gradients(tiny_model_dir):
+    peft_model = _lora_model(tiny_model_dir).train()
+    fast_model = copy.deepcopy(peft_model)
+    fast_lora_layers(fast_model)
+    b_calls = []
+    for module in fast_model.modules():
+        if isinstance(getattr(module, "lora_B", None), torch.nn.ModuleDict):
+            module.lora_B["default"].register_forward_hook(lambda *args: b_calls.append(1))
+    ids = torch.randint(10, 500, (2, 11))
+    exact_logits, exact_grads = _loss_and_grads(peft_model, ids)  # fp32: the reference both bf16 runs round
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        peft_logits, peft_grads = _loss_and_grads(peft_model, ids)
+        logits, grads = _loss_and_grads(fast_model, ids)
+    assert b_calls == []  # B's product went into the fast path's addmm, not through PEFT's sum
+    assert logits.dtype == peft_logits.dtype == torch.bfloat16
+    # bf16 rounds both sides, in different places: the fast path is to be about as far from fp32 as PEFT's own bf16
+    # forward, for the logits and for all gradients together.
+    assert _relative_error(logits, exact_logits) < 1.5 * _relative_error(peft_logits, exact_logits) < 0.05
+    assert grads.keys() == exact_grads.keys()
+    every = [torch.cat([g[name].flatten() for name in sorted(grads)]) for g in (grads, peft_grads, exact_grads)]
+    assert _relative_error(every[0], every[2]) < 1.5 * _relative_error(every[1], every[2])
+
+
+def _relative_error(got: torch.Tensor, expected: torch.Tensor) -> float:
+    return float((got.float() - expected.float()).norm() / expected.float().norm())
+
+
 def test_the_fast_forward_takes_the_dropout_scale_on_the_low_rank_side_with_the_same_mask(tiny_model_dir):
     peft_model = _lora_model(tiny_model_dir, lora_dropout=0.3).train()
     fast_model = copy.deepcopy(peft_model)

@@ -8,7 +8,8 @@ Each (case, side) trains in a process of its own, so its peak RSS is its own:
   baseline writes that turn itself, which renders the same tokens) around the user turn jsontune's
   recipe writes (the request, then the schema as the recipe renders it), and for LoRA a plain
   `peft.LoraConfig` with the original experiment's settings;
-- jsontune: the shipped recipe (recipes/lora.yaml or recipes/complete.yaml) through `build_trainer`, with
+- jsontune: the shipped recipe (recipes/lora.yaml or recipes/complete.yaml) through `build_trainer`, in the
+  baseline's precision (fp32 on CPU, where the recipes ask for bf16 autocast on CPUs with bf16 matmuls), with
   the LoRA settings of the baseline (the shipped recipe adapts all linear layers, which costs about
   1.6x the time of q_proj/v_proj here; the comparison is of the training path, not of the recipe).
   What makes it faster on CPU: no gradient checkpointing, no default system turn, padding-free batches
@@ -190,6 +191,8 @@ def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_ste
         overrides += ["--lora_r", str(ORIGINAL_LORA["r"]), "--lora_alpha", str(ORIGINAL_LORA["lora_alpha"]),
                       "--lora_dropout", str(ORIGINAL_LORA["lora_dropout"]),
                       "--lora_target_modules", *ORIGINAL_LORA["target_modules"]]
+    if not torch.cuda.is_available():  # the baseline's precision: the two sides compare training paths, in fp32
+        overrides += ["--bf16", "false"]
     recipe = load_recipe(RECIPES[case], overrides)
     trainer, _, _ = build_trainer(recipe, Splits(train=records, test=[]))
     return trainer

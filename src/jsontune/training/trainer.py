@@ -1,7 +1,9 @@
-"""jsontune's SFTTrainer: length-bucketed batches, and on CPU a loss computed only where there are labels.
+"""jsontune's SFTTrainer: length-bucketed batches, and on CPU a loss computed only where there are labels (under
+bf16, on rows rounded up to a few lengths).
 
-Both change how fast a step runs, never what it computes: the batches hold the same rows an epoch
-would (in another order), and the loss is TRL's (`jsontune.training.compact_loss`). `make bench`
+They change how fast a step runs, never what it computes: the batches hold the same rows an epoch
+would (in another order), the loss is TRL's (`jsontune.training.compact_loss`), and the rounding pads the row's
+last sequence at its end (`jsontune.training.row_rounding`). `make bench`
 measures the two against TRL's defaults.
 """
 
@@ -12,6 +14,7 @@ from datasets import Dataset
 from trl import SFTTrainer
 
 from jsontune.training.compact_loss import compact_causal_lm_loss
+from jsontune.training.row_rounding import round_packed_row
 from jsontune.training.sampling import LengthBucketSampler
 
 
@@ -42,12 +45,15 @@ class JsontuneTrainer(SFTTrainer):
         if return_outputs or not self._compact_loss_applies():
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         mode = "train" if self.model.training else "eval"
+        batch_tokens = _batch_tokens(inputs)
+        if self.accelerator.mixed_precision == "bf16":  # oneDNN builds its bf16 kernels for each new row length
+            inputs = round_packed_row(inputs, getattr(self.processing_class, "pad_token_id", None) or 0)
         loss, sums = compact_causal_lm_loss(model, inputs, num_items_in_batch)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes  # as TRL: DDP averages gradients over the processes
         # TRL's metrics: entropy and top-1 accuracy over labelled tokens, and the tokens seen, over all processes.
         local = torch.stack([sums["entropy"], sums["correct"].float(), sums["tokens"].float(),
-                             torch.tensor(float(_batch_tokens(inputs)))])
+                             torch.tensor(float(batch_tokens))])
         # gather, not gather_for_metrics: in evaluation that one trims the last batch's rows to the dataset's end.
         entropy, correct, labelled, tokens = self.accelerator.gather(local).view(-1, 4).sum(0).tolist()
         self._metrics[mode]["entropy"].append(entropy / labelled if labelled else 0.0)
