@@ -85,6 +85,29 @@ def test_packed_attention_leaves_padded_batches_and_generation_to_sdpa(tiny_mode
         assert torch.equal(packed_model.generate(**left, **settings), padded_model.generate(**left, **settings))
 
 
+def test_under_bf16_autocast_packed_attention_attends_in_fp32(tiny_model_dir, monkeypatch):
+    register_packed_sdpa()
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=PACKED_SDPA,
+                                                 dtype=torch.float32).eval()
+    rows = _rows(model.config.vocab_size)
+    packed = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)(rows)
+    batch = {k: v for k, v in packed.items() if k != "labels"}
+    dtypes = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording_sdpa(query, key, value, *args, **kwargs):
+        dtypes.append((query.dtype, key.dtype, value.dtype, torch.is_autocast_enabled("cpu")))
+        return sdpa(query, key, value, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(**batch).logits
+    assert dtypes and set(dtypes) == {(torch.float32, torch.float32, torch.float32, False)}
+    with torch.no_grad():
+        expected = model(**batch).logits
+    assert torch.nn.functional.cosine_similarity(logits.float().flatten(), expected.flatten(), dim=0) > 0.99
+
+
 def _trainer(make_recipe, use_peft: bool, padding_free: bool):
     recipe = load_recipe(make_recipe(use_peft=use_peft, padding_free=padding_free, lora_dropout=0.0,
                                      lora_target_modules=["all-linear"]))

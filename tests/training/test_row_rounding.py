@@ -53,24 +53,3 @@ def test_round_rows_and_padded_batches_are_left_as_they_are():
     assert round_packed_row(batch, pad_token_id=0, multiple=8) is batch  # 8 tokens already
     padded = DataCollatorForLanguageModeling(pad_token_id=0)([{"input_ids": [11, 12, 13]}, {"input_ids": [14]}])
     assert round_packed_row(padded, pad_token_id=0, multiple=8) is padded
-
-
-def test_under_bf16_autocast_packed_attention_attends_in_fp32(tiny_model_dir, monkeypatch):
-    register_packed_sdpa()
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=PACKED_SDPA,
-                                                 dtype=torch.float32).eval()
-    batch = {k: v for k, v in _packed_batch(model.config.vocab_size).items() if k != "labels"}
-    dtypes = []
-    sdpa = torch.nn.functional.scaled_dot_product_attention
-
-    def recording_sdpa(query, key, value, *args, **kwargs):
-        dtypes.append((query.dtype, key.dtype, value.dtype, torch.is_autocast_enabled("cpu")))
-        return sdpa(query, key, value, *args, **kwargs)
-
-    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = model(**batch).logits
-    assert dtypes and set(dtypes) == {(torch.float32, torch.float32, torch.float32, False)}
-    with torch.no_grad():
-        expected = model(**batch).logits
-    assert torch.nn.functional.cosine_similarity(logits.float().flatten(), expected.flatten(), dim=0) > 0.99

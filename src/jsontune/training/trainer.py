@@ -3,8 +3,7 @@ bf16, on rows rounded up to a few lengths).
 
 They change how fast a step runs, never what it computes: the batches hold the same rows an epoch
 would (in another order), the loss is TRL's (`jsontune.training.compact_loss`), and the rounding pads the row's
-last sequence at its end (`jsontune.training.row_rounding`). `make bench`
-measures the two against TRL's defaults.
+last sequence at its end (`jsontune.training.row_rounding`). `make bench` measures them against TRL's defaults.
 """
 
 from __future__ import annotations
