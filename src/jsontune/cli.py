@@ -578,6 +578,11 @@ def bench_train(
     repeats: int = typer.Option(3, help="Runs of each side; the sides alternate which goes first, and the speedup "
                                         "is the median of the repeats' ratios."),
     cases: str = typer.Option("lora,complete", help="Which fine-tunings to measure: lora, complete or both."),
+    glibc_defaults: bool = typer.Option(False, "--glibc-defaults", help="Run both sides with glibc's default "
+                                        "allocator instead of one that keeps freed memory: the baseline as TRL "
+                                        "runs out of the box, faulting its logits' pages in again every step; on "
+                                        "a virtual machine that hands freed pages to its host its speed then "
+                                        "follows the host's memory."),
 ) -> None:
     """Training speed: TRL's default SFTTrainer beside jsontune's recipe, same examples, same order.
 
@@ -585,10 +590,12 @@ def bench_train(
     (and its share of the matmul peak measured before each run), the mean loss, the largest peak RSS and the
     share of CPU time spent in the kernel, then `speedup lora: X.XX (median; spread A-B ...)` and the same
     for complete: jsontune's examples/s over the baseline's within each repeat. Each run trains in a process
-    of its own.
+    of its own, which keeps the memory it frees (see --glibc-defaults).
     """
+    from functools import partial
+
     from jsontune.benchmarks.compute_limit import peak_kind
-    from jsontune.benchmarks.train_speed import CASES, format_table, run_bench, speedups
+    from jsontune.benchmarks.train_speed import CASES, format_table, run_bench, run_in_subprocess, speedups
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     if "full" in chosen:
@@ -596,8 +603,12 @@ def bench_train(
     if not chosen or any(c not in CASES for c in chosen) or min(steps, batch_size, repeats) < 1 or warmup < 0:
         _fail(f"--cases takes {' and/or '.join(CASES)}; --steps, --batch-size and --repeats must be at least 1, "
               "--warmup 0+")
-    results = run_bench(chosen, batch_size, steps, warmup, repeats, progress=lambda text: typer.echo(text, err=True))
+    run = partial(run_in_subprocess, glibc_defaults=glibc_defaults)
+    results = run_bench(chosen, batch_size, steps, warmup, repeats, run,
+                        progress=lambda text: typer.echo(text, err=True))
     typer.echo(format_table(results, peak_kind()))
+    typer.echo("allocator: glibc's defaults" if glibc_defaults else
+               "allocator: both processes keep the memory they free (GLIBC_TUNABLES, jsontune.training.allocator)")
     for speedup in speedups(results):
         typer.echo(speedup.line())
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+from dataclasses import asdict
 
 import pytest
 
+from jsontune.benchmarks import train_speed
 from jsontune.benchmarks.train_speed import CaseResult, format_table, model_flops_per_token, run_bench, speedups
+from jsontune.training.allocator import KEPT_MEMORY_TUNABLES
 
 
 def test_model_flops_count_matmul_parameters_six_or_four_times(tiny_model_dir) -> None:
@@ -59,6 +64,24 @@ def test_sides_alternate_which_trains_first_and_the_speedup_is_the_median_of_eac
     assert speedup.line() == "speedup lora: 3.50 (median; spread 3.00-4.50 over 3 alternating repeats)"
 
 
+@pytest.mark.parametrize("glibc_defaults", [False, True])
+def test_each_run_starts_keeping_freed_memory_unless_glibc_defaults_are_asked_for(monkeypatch, glibc_defaults):
+    envs = []
+
+    def fake_run(command, stdout, text, env):
+        envs.append(env)
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(asdict(_result("lora", "baseline", 0, 1.0))))
+
+    monkeypatch.setattr(train_speed.subprocess, "run", fake_run)
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    result = train_speed.run_in_subprocess("lora", "baseline", 8, 4, 1, glibc_defaults=glibc_defaults)
+
+    assert result.examples_per_second == 1.0
+    tunables = envs[0]["GLIBC_TUNABLES"]
+    assert tunables.startswith("glibc.malloc.arena_max=2")
+    assert (KEPT_MEMORY_TUNABLES in tunables) is not glibc_defaults
+
+
 @pytest.mark.slow
 def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(embedded_model_dir) -> None:
     from typer.testing import CliRunner
@@ -76,5 +99,6 @@ def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(em
         examples, tokens, rss, loss, kernel = float(row[2]), float(row[3]), float(row[4]), float(row[7]), row[8]
         assert examples > 0 and tokens > examples and rss > 300 and 0 < loss < 20
         assert 0 < float(kernel.rstrip("%")) < 100  # measured: some, never all, CPU time in the kernel
+    assert "allocator: both processes keep the memory they free" in result.stdout
     assert re.fullmatch(r"speedup lora: \d+\.\d\d \(median; 1 repeat\)", lines[-2])
     assert re.fullmatch(r"speedup complete: \d+\.\d\d \(median; 1 repeat\)", lines[-1])

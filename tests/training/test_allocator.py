@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from jsontune.recipe import load_recipe
+from jsontune.training.allocator import with_kept_memory
 from jsontune.training.train import build_trainer
 
 # Steps' worth of activations: ten 4 MiB tensors written and freed, round after round; the page faults of the
@@ -44,6 +46,36 @@ def test_freed_tensors_are_reused_without_page_faults_once_the_allocator_keeps_f
     default, kept = _page_faults("default"), _page_faults("kept")
     # 20 rounds of 40 MiB are 204,800 pages of 4 KiB when every round faults them in again.
     assert default > 100_000 and kept * 20 < default, (default, kept)
+
+
+# Two 64 MiB tensors a round, above the largest block mallopt can keep: glibc maps each on its own and unmaps it
+# when it is freed, whatever keep_freed_memory set. Kept in the heap, the blocks find their places within the
+# first four rounds and fault nothing after.
+LARGE_ROUNDS = """
+import resource, torch
+def one_round():
+    tensors = [torch.empty(16 << 20).fill_(1.0) for _ in range(2)]
+    del tensors
+for _ in range(6):
+    one_round()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    one_round()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's tunables are Linux's")
+def test_a_child_given_kept_memory_reuses_blocks_too_large_for_mallopt_and_overrides_the_callers_tunables():
+    def page_faults(env: dict[str, str]) -> int:
+        done = subprocess.run([sys.executable, "-c", LARGE_ROUNDS], env=env, capture_output=True, text=True, check=True)
+        return int(done.stdout.strip())
+
+    callers = {**os.environ, "GLIBC_TUNABLES": "glibc.malloc.mmap_max=65536"}
+    default, kept = page_faults(callers), page_faults(with_kept_memory(callers))
+    assert with_kept_memory(callers)["GLIBC_TUNABLES"].startswith("glibc.malloc.mmap_max=65536:")
+    # 10 rounds of 128 MiB are 327,680 pages of 4 KiB when every round faults them in again.
+    assert default > 300_000 and kept * 20 < default, (default, kept)
 
 
 def test_building_a_trainer_keeps_freed_memory(make_recipe, monkeypatch):

@@ -23,12 +23,17 @@ change the order) at the same per-device batch size. A callback times every opti
 first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
 FLOP/s as a share of the matmul peak measured in the same process just before it trains (fp32 on CPU;
 bf16 on a GPU, where it is the MFU), the mean loss over the measured steps, and the share of the
-process's CPU time spent in the kernel over those steps. That last figure explains most of what moves
-between runs: TRL's default path allocates its full logits and their gradients (hundreds of megabytes, above
-glibc's largest mmap threshold) afresh every step and faults their pages in again: 17-28% of its CPU time
-was kernel time in two runs on 2026-12-04, jsontune's 0.6-3.3%. On a virtual machine that hands freed memory
-back to its host (free page reporting, as here) a page fault costs 0.9 us when the page was freed a moment
-before and about 4 us when it was freed 30 s before, so the baseline's speed follows the host's memory.
+process's CPU time spent in the kernel over those steps.
+
+Both processes start with glibc told to keep the memory they free (`allocator.with_kept_memory`; jsontune's
+trainer then applies its own settings on top). TRL's default path allocates its full logits and their
+gradients (hundreds of megabytes each, above the largest block `mallopt` can keep) afresh every step; with
+glibc's defaults it faults their pages in again every step, and on a virtual machine that hands freed pages
+back to its host (free page reporting, as here) a fault costs what the host's memory costs at that moment,
+1.3 to 10 us a page. The baseline's LoRA speed then moved 34% between two runs 20 minutes apart (0.595 and
+0.799 examples/s, 29.7% and 14.9% of its CPU time in the kernel; jsontune's side 1.5%), which is the host,
+not the training path. `glibc_defaults=True` runs both in glibc's defaults instead: the baseline as TRL runs
+out of the box on such a machine.
 
 A shared 2-core machine changes speed from minute to minute (its matmul peak has measured 171, 277 and
 395 GFLOP/s on different days), and one run of each side gave speedups 10% apart. So the bench repeats:
@@ -40,6 +45,7 @@ the median of those ratios, printed with their spread (min-max).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -53,6 +59,7 @@ import torch
 from transformers import TrainerCallback
 
 from jsontune.benchmarks.compute_limit import matmul_parameters, matmul_peak_flops
+from jsontune.training.allocator import with_kept_memory
 
 CASES = ("lora", "complete")
 SIDES = ("baseline", "jsontune")
@@ -224,11 +231,14 @@ def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, rep
                       sum(clock.cpu_times[warmup:]), sum(clock.kernel_times[warmup:]))
 
 
-def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0) -> CaseResult:
-    """run_case in a fresh Python process (its own peak RSS); progress goes to this process's stderr."""
+def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0,
+                      glibc_defaults: bool = False) -> CaseResult:
+    """run_case in a fresh Python process (its own peak RSS), which keeps the memory it frees unless
+    `glibc_defaults`; progress goes to this process's stderr."""
     command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps),
                str(warmup), str(repeat)]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ) if glibc_defaults else with_kept_memory(os.environ)
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"the {side} {case} run failed (exit {done.returncode}); its errors are above")
     return CaseResult(**json.loads(done.stdout.strip().splitlines()[-1]))
