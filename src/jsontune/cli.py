@@ -578,6 +578,10 @@ def bench_train(
     repeats: int = typer.Option(3, help="Runs of each side; the sides alternate which goes first, and the speedup "
                                         "is the median of the repeats' ratios."),
     cases: str = typer.Option("lora,complete", help="Which fine-tunings to measure: lora, complete or both."),
+    bf16: bool = typer.Option(False, "--bf16", help="Both sides in bf16 autocast on CPU too (TRL's default, and "
+                              "what the shipped recipes ask for, where the CPU multiplies bf16 in hardware: "
+                              "AVX512-BF16 or AMX; refused elsewhere), the share taken of a bf16 matmul peak. "
+                              "Without it both train in fp32 on CPU. On a GPU both train in bf16 either way."),
     glibc_defaults: bool = typer.Option(False, "--glibc-defaults", help="Run both sides with glibc's default "
                                         "allocator instead of one that keeps freed memory: the baseline as TRL "
                                         "runs out of the box, faulting its logits' pages in again every step; on "
@@ -595,7 +599,14 @@ def bench_train(
     from functools import partial
 
     from jsontune.benchmarks.compute_limit import peak_kind
-    from jsontune.benchmarks.train_speed import CASES, format_table, run_bench, run_in_subprocess, speedups
+    from jsontune.benchmarks.train_speed import (
+        CASES,
+        check_precision,
+        format_table,
+        run_bench,
+        run_in_subprocess,
+        speedups,
+    )
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     if "full" in chosen:
@@ -603,10 +614,14 @@ def bench_train(
     if not chosen or any(c not in CASES for c in chosen) or min(steps, batch_size, repeats) < 1 or warmup < 0:
         _fail(f"--cases takes {' and/or '.join(CASES)}; --steps, --batch-size and --repeats must be at least 1, "
               "--warmup 0+")
-    run = partial(run_in_subprocess, glibc_defaults=glibc_defaults)
+    try:
+        check_precision(bf16)
+    except ValueError as error:
+        _fail(f"--bf16: {error}")
+    run = partial(run_in_subprocess, bf16=bf16, glibc_defaults=glibc_defaults)
     results = run_bench(chosen, batch_size, steps, warmup, repeats, run,
                         progress=lambda text: typer.echo(text, err=True))
-    typer.echo(format_table(results, peak_kind()))
+    typer.echo(format_table(results, peak_kind(bf16_on_cpu=bf16)))
     typer.echo("allocator: glibc's defaults" if glibc_defaults else
                "allocator: both processes keep the memory they free (GLIBC_TUNABLES, jsontune.training.allocator)")
     for speedup in speedups(results):

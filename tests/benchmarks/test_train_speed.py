@@ -82,6 +82,32 @@ def test_each_run_starts_keeping_freed_memory_unless_glibc_defaults_are_asked_fo
     assert (KEPT_MEMORY_TUNABLES in tunables) is not glibc_defaults
 
 
+def test_bf16_is_refused_before_anything_trains_on_a_cpu_that_would_emulate_it(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    monkeypatch.setattr(train_speed, "cpu_has_bf16_matmuls", lambda: False)
+    monkeypatch.setattr(train_speed.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(train_speed, "run_bench", lambda *args, **kwargs: pytest.fail("a run started"))
+    result = CliRunner().invoke(app, ["bench-train", "--bf16"])
+    assert result.exit_code != 0
+    assert "--bf16: bf16 on CPU needs a CPU that multiplies bf16 in hardware" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bf16", [False, True])
+def test_both_sides_train_in_the_precision_asked_for(embedded_model_dir, tmp_path, bf16) -> None:
+    if bf16 and not train_speed.torch.cuda.is_available() and not train_speed.cpu_has_bf16_matmuls():
+        with pytest.raises(ValueError, match="AVX512-BF16 or AMX"):  # this CPU: refused, as it should be
+            train_speed.check_precision(bf16)
+        return
+    records = train_speed._records(batch_size=2, total_steps=1)
+    for build in (train_speed._baseline_trainer, train_speed._jsontune_trainer):
+        trainer = build("lora", records, 2, 1, str(tmp_path / build.__name__), bf16)
+        assert trainer.args.bf16 is bf16 and trainer.accelerator.mixed_precision == ("bf16" if bf16 else "no")
+
+
 @pytest.mark.slow
 def test_bench_train_runs_both_sides_of_both_cases_and_ends_with_the_speedups(embedded_model_dir) -> None:
     from typer.testing import CliRunner

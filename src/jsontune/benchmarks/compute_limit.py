@@ -8,15 +8,19 @@ import time
 import torch
 
 
-def peak_kind() -> str:
+def peak_kind(bf16_on_cpu: bool = False) -> str:
     """What `matmul_peak_flops` measures on this machine."""
-    return "bf16 GPU matmul peak" if torch.cuda.is_available() else "fp32 CPU matmul peak"
+    if torch.cuda.is_available():
+        return "bf16 GPU matmul peak"
+    return "bf16 CPU matmul peak" if bf16_on_cpu else "fp32 CPU matmul peak"
 
 
-def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
-    """(FLOP/s, what was measured): the best of a few square matmuls, fp32 on CPU, bf16 on a GPU."""
+def matmul_peak_flops(repeats: int = 5, bf16_on_cpu: bool = False) -> tuple[float, str]:
+    """(FLOP/s, what was measured): the best of a few square matmuls, bf16 on a GPU, fp32 on CPU unless
+    `bf16_on_cpu` (for a model that trains in bf16 autocast on a CPU that multiplies bf16 in hardware)."""
     cuda = torch.cuda.is_available()
-    size, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (2048, torch.float32, "cpu")
+    cpu_dtype = torch.bfloat16 if bf16_on_cpu else torch.float32
+    size, dtype, device = (8192, torch.bfloat16, "cuda") if cuda else (2048, cpu_dtype, "cpu")
     a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
     a @ b  # warm-up
     best = float("inf")
@@ -28,7 +32,7 @@ def matmul_peak_flops(repeats: int = 5) -> tuple[float, str]:
         if cuda:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
-    return 2 * size**3 / best, peak_kind()
+    return 2 * size**3 / best, peak_kind(bf16_on_cpu)
 
 
 def matmul_parameters(model) -> int:

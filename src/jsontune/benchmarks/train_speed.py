@@ -3,13 +3,14 @@
 Each (case, side) trains in a process of its own, so its peak RSS is its own:
 
 - baseline: TRL `SFTTrainer` with its default `SFTConfig`, changed only where a CPU-only machine needs
-  it (`use_cpu=True`, `bf16=False`), prompt-completion chat data rendered by the model's own chat
+  it (`use_cpu=True`, and `bf16=False` unless `bf16`), prompt-completion chat data rendered by the model's own chat
   template (SmolLM2's injects a default system turn; jsontune's prepared copy drops it, so the
   baseline writes that turn itself, which renders the same tokens) around the user turn jsontune's
   recipe writes (the request, then the schema as the recipe renders it), and for LoRA a plain
   `peft.LoraConfig` with the original experiment's settings;
 - jsontune: the shipped recipe (recipes/lora.yaml or recipes/complete.yaml) through `build_trainer`, in the
-  baseline's precision (fp32 on CPU, where the recipes ask for bf16 autocast on CPUs with bf16 matmuls), with
+  baseline's precision (on CPU fp32, or with `bf16` the bf16 autocast the recipes ask for on CPUs with bf16
+  matmuls, which is also TRL's default there), with
   the LoRA settings of the baseline (the shipped recipe adapts all linear layers, which costs about
   1.6x the time of q_proj/v_proj here; the comparison is of the training path, not of the recipe).
   What makes it faster on CPU: no gradient checkpointing, no default system turn, padding-free batches
@@ -21,8 +22,8 @@ Both take the same examples (a spread over the LoRA recipe's training split, syn
 the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
 change the order) at the same per-device batch size. A callback times every optimizer step; the
 first `warmup` steps are left out. Figures: examples/s, real (non-padding) tokens/s, peak RSS, model
-FLOP/s as a share of the matmul peak measured in the same process just before it trains (fp32 on CPU;
-bf16 on a GPU, where it is the MFU), the mean loss over the measured steps, and the share of the
+FLOP/s as a share of the matmul peak measured in the same process just before it trains (fp32 on CPU,
+bf16 with `bf16`; bf16 on a GPU, where it is the MFU), the mean loss over the measured steps, and the share of the
 process's CPU time spent in the kernel over those steps.
 
 Both processes start with glibc told to keep the memory they free (`allocator.with_kept_memory`; jsontune's
@@ -59,6 +60,7 @@ import torch
 from transformers import TrainerCallback
 
 from jsontune.benchmarks.compute_limit import matmul_parameters, matmul_peak_flops
+from jsontune.recipe import cpu_has_bf16_matmuls
 from jsontune.training.allocator import with_kept_memory
 
 CASES = ("lora", "complete")
@@ -158,7 +160,7 @@ def _in_order(trainer) -> None:
     trainer._get_train_sampler = lambda *args, **kwargs: SequentialSampler(trainer.train_dataset)
 
 
-def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str):
+def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str, bf16: bool):
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
@@ -178,8 +180,8 @@ def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_ste
         {"prompt": [system, {"role": "user", "content": user_text(r, prompting)}],
          "completion": [{"role": "assistant", "content": compact_json(r["reference"])}]} for r in records
     ])
-    # TRL's defaults, but for what a CPU-only machine cannot run: bf16 and the device search.
-    cpu_only = {} if torch.cuda.is_available() else {"use_cpu": True, "bf16": False}
+    # TRL's defaults, but for what a CPU-only machine cannot run: the device search, and bf16 unless asked for.
+    cpu_only = {} if torch.cuda.is_available() else {"use_cpu": True, "bf16": bf16}
     config = SFTConfig(output_dir=out, **cpu_only, per_device_train_batch_size=batch_size,
                        max_steps=total_steps, logging_steps=1, save_strategy="no", report_to="none")
     peft_config = LoraConfig(**ORIGINAL_LORA) if case == "lora" else None
@@ -187,7 +189,7 @@ def _baseline_trainer(case: str, records: list[dict], batch_size: int, total_ste
                       peft_config=peft_config)
 
 
-def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str):
+def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_steps: int, out: str, bf16: bool):
     from jsontune.data.splits import Splits
     from jsontune.recipe import load_recipe
     from jsontune.training.train import build_trainer
@@ -198,21 +200,31 @@ def _jsontune_trainer(case: str, records: list[dict], batch_size: int, total_ste
         overrides += ["--lora_r", str(ORIGINAL_LORA["r"]), "--lora_alpha", str(ORIGINAL_LORA["lora_alpha"]),
                       "--lora_dropout", str(ORIGINAL_LORA["lora_dropout"]),
                       "--lora_target_modules", *ORIGINAL_LORA["target_modules"]]
-    if not torch.cuda.is_available():  # the baseline's precision: the two sides compare training paths, in fp32
-        overrides += ["--bf16", "false"]
+    if not torch.cuda.is_available():  # the baseline's precision: the two sides compare training paths
+        overrides += ["--bf16", "true" if bf16 else "false"]
     recipe = load_recipe(RECIPES[case], overrides)
     trainer, _, _ = build_trainer(recipe, Splits(train=records, test=[]))
     return trainer
 
 
-def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0) -> CaseResult:
-    """Train `warmup + steps` steps of one case on one side, in this process, and measure the last `steps`."""
+def check_precision(bf16: bool) -> None:
+    """Refuse bf16 on a CPU that would emulate it (no AVX512-BF16, no AMX): slower than fp32, a figure of nothing."""
+    if bf16 and not torch.cuda.is_available() and not cpu_has_bf16_matmuls():
+        raise ValueError("bf16 on CPU needs a CPU that multiplies bf16 in hardware (AVX512-BF16 or AMX); this one "
+                         "would emulate it, slower than fp32")
+
+
+def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0,
+             bf16: bool = False) -> CaseResult:
+    """Train `warmup + steps` steps of one case on one side, in this process, and measure the last `steps`; with
+    `bf16`, in bf16 autocast on CPU too (`check_precision`)."""
+    check_precision(bf16)
     total = warmup + steps
     records = _records(batch_size, total)
-    peak_flops, _ = matmul_peak_flops()
+    peak_flops, _ = matmul_peak_flops(bf16_on_cpu=bf16)
     with tempfile.TemporaryDirectory() as out:
         build = _baseline_trainer if side == "baseline" else _jsontune_trainer
-        trainer = build(case, records, batch_size, total, out)
+        trainer = build(case, records, batch_size, total, out, bf16)
         _in_order(trainer)
         clock = StepClock()
         trainer.add_callback(clock)
@@ -232,11 +244,11 @@ def run_case(case: str, side: str, batch_size: int, steps: int, warmup: int, rep
 
 
 def run_in_subprocess(case: str, side: str, batch_size: int, steps: int, warmup: int, repeat: int = 0,
-                      glibc_defaults: bool = False) -> CaseResult:
+                      bf16: bool = False, glibc_defaults: bool = False) -> CaseResult:
     """run_case in a fresh Python process (its own peak RSS), which keeps the memory it frees unless
     `glibc_defaults`; progress goes to this process's stderr."""
     command = [sys.executable, "-m", "jsontune.benchmarks.train_speed", case, side, str(batch_size), str(steps),
-               str(warmup), str(repeat)]
+               str(warmup), str(repeat), "bf16" if bf16 else "fp32"]
     env = dict(os.environ) if glibc_defaults else with_kept_memory(os.environ)
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode != 0:
@@ -300,6 +312,6 @@ def format_table(results: list[CaseResult], peak_what: str) -> str:
 
 
 if __name__ == "__main__":
-    case_, side_, batch_, steps_, warmup_, repeat_ = sys.argv[1:7]
-    result = run_case(case_, side_, int(batch_), int(steps_), int(warmup_), int(repeat_))
+    case_, side_, batch_, steps_, warmup_, repeat_, precision_ = sys.argv[1:8]
+    result = run_case(case_, side_, int(batch_), int(steps_), int(warmup_), int(repeat_), precision_ == "bf16")
     print(json.dumps(asdict(result)))
