@@ -15,8 +15,9 @@ Each (case, side) trains in a process of its own, so its peak RSS is its own:
   1.6x the time of q_proj/v_proj here; the comparison is of the training path, not of the recipe).
   What makes it faster on CPU: no gradient checkpointing, no default system turn, padding-free batches
   whose sequences attend to themselves only (jsontune.training.packed_attention), the LM head and loss
-  at labelled positions only, in chunks (jsontune.training.compact_loss), LoRA layers in fewer passes
-  (jsontune.training.lora_layers) and freed memory kept (jsontune.training.allocator).
+  at labelled positions only, in chunks (jsontune.training.compact_loss) and LoRA layers in fewer passes
+  (jsontune.training.lora_layers). The memory jsontune's training keeps (jsontune.training.allocator) is not
+  among them here: both sides keep theirs (below).
 
 Both take the same examples (a spread over the LoRA recipe's training split, synthetic and SNIPS) in
 the same order (sequential: jsontune's length-bucketed sampler is switched off here, since it would
