@@ -355,6 +355,8 @@ def evaluate(
                              datasets=[dataset_label(r, data) for r in records], overwrite=overwrite,
                              merge_adapter=not no_merge)
     typer.echo(summary_line(metrics) + f" -> {out}")
+    for task, figures in (metrics.get("by_task") or {}).items():
+        typer.echo(f"  {task}: {summary_line(figures, latency=False)}")
 
 
 @app.command()
@@ -628,14 +630,16 @@ def bench_train(
         typer.echo(speedup.line())
 
 
-def summary_line(metrics: dict) -> str:
-    """The headline figures of a metrics.json, on one line."""
-    keys = ("strict_parse_rate", "parse_rate", "schema_adherence", "field_f1", "exact_match", "quality_score")
+def summary_line(metrics: dict, latency: bool = True) -> str:
+    """The headline figures of a metrics.json (or of one of its `by_task` groups), on one line."""
+    keys = ("strict_parse_rate", "parse_rate", "schema_adherence", "field_f1", "exact_match", "fact_f1",
+            "duplicate_key_rate", "quality_score")
     figures = " ".join(f"{k}={metrics[k]:.3f}" for k in keys if metrics.get(k) is not None)
-    latency = metrics.get("latency_s") or {}
     if (metrics.get("decoding") or {}).get("mode") == "constrained":
         figures += f" cut_off_rate={metrics['cut_off_rate']:.3f}"
-    return f"n={metrics['n']} {figures} latency_p50={latency.get('p50', 0):.2f}s"
+    if not latency:
+        return f"n={metrics['n']} {figures}"
+    return f"n={metrics['n']} {figures} latency_p50={(metrics.get('latency_s') or {}).get('p50', 0):.2f}s"
 
 
 @app.command()

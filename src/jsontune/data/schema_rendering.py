@@ -12,6 +12,11 @@ Four renderings, chosen by `PromptConfig.schema_format` and saved with a trained
   since a required key whose value the text does not give is written as null rather than left out.
   Only values the template writes as a string are marked: type names, and an object-or-null alternative
   (`'{"x": "integer"}|null (optional)'`); a nested object, a list and a const are not.
+- `described_template`: the template with what each value's schema says in words after its type: optional,
+  its default, its pattern and its description (`{"city":"string: The city and state, e.g. 'Boston, MA'",
+  "unit":"celsius|fahrenheit (optional, default celsius)"}`). Real schemas put formats, defaults and
+  optionality there (function parameters, API payloads, forms); the template drops them, and an answer that
+  follows "amount in cents" or leaves out an optional key cannot be written without them.
 - `outline`: one line per key, indented by depth, with its type, `required` or `optional`, and its
   description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
   reader needs (which keys, which are optional, what each means) in few tokens.
@@ -29,14 +34,16 @@ from typing import Any, Literal
 
 from jsontune.data.schemas import resolve_ref
 
-SchemaFormat = Literal["json_schema", "template", "marked_template", "outline"]
-SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "marked_template", "outline")
+SchemaFormat = Literal["json_schema", "template", "marked_template", "described_template", "outline"]
+SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "marked_template", "described_template", "outline")
 # How the rendered schema is introduced in the prompt, per format.
 INTRODUCTIONS: dict[str, str] = {
     "json_schema": "The JSON must follow this JSON Schema:",
     "template": "Fill in this JSON template (each value's type is given; use exactly these keys):",
     "marked_template": "Fill in this JSON template (each value's type is given; use exactly these keys; leave out "
                        "an optional key the text does not give):",
+    "described_template": "Fill in this JSON template (each value's type and notes are given; use exactly these "
+                          "keys; leave out an optional key the text does not give):",
     "outline": "The JSON must have exactly these keys:",
 }
 
@@ -45,9 +52,8 @@ def render_schema(schema: dict, schema_format: str) -> str:
     """The schema written in `schema_format` (see the module docstring)."""
     if schema_format == "json_schema":
         return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
-    if schema_format in ("template", "marked_template"):
-        return json.dumps(_template(schema, schema, 0, schema_format == "marked_template"), ensure_ascii=False,
-                          separators=(",", ":"))
+    if schema_format in ("template", "marked_template", "described_template"):
+        return json.dumps(_template(schema, schema, 0, schema_format), ensure_ascii=False, separators=(",", ":"))
     if schema_format == "outline":
         return "\n".join(_outline(schema, schema, 0, 0))
     raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
@@ -89,11 +95,11 @@ def _type_name(node: dict, root: dict, refs: int) -> str:
     return "|".join(names) + (f" ({fmt})" if fmt else "")
 
 
-def _template(node: Any, root: dict, refs: int, marked: bool = False) -> Any:
+def _template(node: Any, root: dict, refs: int, style: str = "template") -> Any:
     node, refs = resolve_ref(node, root, refs)
     object_branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
     if object_branch is not None and not _named_keys(node):
-        template = _template(object_branch, root, refs, marked)
+        template = _template(object_branch, root, refs, style)
         others = "|".join(_type_name(b, root, refs) for b in _alternatives(node) if b is not object_branch)
         return f"{json.dumps(template, ensure_ascii=False)}|{others}" if others else template
     if "const" in node:
@@ -103,17 +109,36 @@ def _template(node: Any, root: dict, refs: int, marked: bool = False) -> Any:
         required = set(node.get("required") or [])
         out: dict[str, Any] = {}
         for key, child in properties.items():
-            value = _template(child, root, refs, marked)
+            value = _template(child, root, refs, style)
+            # A `$ref` node's own words (its description beside the reference) win over the target's.
+            resolved = {**resolve_ref(child, root, refs)[0], **(child if isinstance(child, dict) else {})}
             # A const is a value to copy as it is, not a type name to annotate.
-            mark = marked and key not in required and isinstance(value, str) and "const" not in resolve_ref(
-                child, root, refs)[0]
-            out[key] = f"{value} (optional)" if mark else value
+            if not isinstance(value, str) or "const" in resolved:
+                out[key] = value
+            elif style == "marked_template":
+                out[key] = value if key in required else f"{value} (optional)"
+            elif style == "described_template":
+                out[key] = value + _notes(resolved, key in required)
+            else:
+                out[key] = value
         if _open(node):
             out["..."] = "..."
         return out
     if isinstance(node.get("items"), dict) and "array" in _types(node):
-        return [_template(node["items"], root, refs, marked)]
+        return [_template(node["items"], root, refs, style)]
     return _type_name(node, root, refs)
+
+
+def _notes(node: dict, required: bool) -> str:
+    """What `described_template` writes after a value's type: " (optional, default x, pattern p): description"."""
+    notes = [] if required else ["optional"]
+    if "default" in node:
+        notes.append(f"default {node['default'] if isinstance(node['default'], str) else json.dumps(node['default'])}")
+    if isinstance(node.get("pattern"), str):
+        notes.append(f"pattern {node['pattern']}")
+    text = f" ({', '.join(notes)})" if notes else ""
+    description = node.get("description")
+    return text + (f": {' '.join(description.split())}" if isinstance(description, str) and description.strip() else "")
 
 
 def _types(node: dict) -> list[str]:

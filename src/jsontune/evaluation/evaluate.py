@@ -6,7 +6,10 @@
 `grammar_unenforced` (schema keywords its grammar did not enforce) and `grammar_error`. A constrained
 answer cut off by the token budget counts as no JSON: it is never repaired. `metrics.json` holds the
 aggregate figures with bootstrap confidence intervals (`jsontune.evaluation.metrics.aggregate`) and the
-performance figures: latency, tokens/s, peak memory, size on disk, parameters, training figures.
+performance figures: latency, tokens/s, peak memory, size on disk, parameters, training figures; where the
+records carry more than one `meta.task` (function calls, forms, extraction, rows without a schema), `by_task`
+holds the same aggregates per task, since what a figure means differs between them (exact match is a function
+call's right arguments; a row without a schema is scored on fact F1).
 
 Everything that can be wrong with the inputs is checked before the model loads, cheapest first: the
 settings, the output folder, the records, the model's paths, and whether every prompt fits the model's
@@ -112,6 +115,20 @@ def _training_figures(*directories: str | Path | None) -> dict[str, Any] | None:
     return None
 
 
+def by_task(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """`aggregate` per `meta.task`, when the rows carry two tasks or more (else {})."""
+    tasks: dict[str, list[dict]] = {}
+    for row in rows:
+        meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+        tasks.setdefault(str(meta.get("task") or "unknown"), []).append(row)
+    return {task: aggregate(subset) for task, subset in sorted(tasks.items())} if len(tasks) > 1 else {}
+
+
+def _scored(rows: list[dict]) -> dict[str, Any]:
+    tasks = by_task(rows)
+    return {**aggregate(rows), **({"by_task": tasks} if tasks else {})}
+
+
 def _write_run(out_dir: Path, rows: list[dict], metrics: dict[str, Any]) -> None:
     write_jsonl(out_dir / PREDICTIONS_FILE, rows)
     write_json(out_dir / METRICS_FILE, metrics)
@@ -191,14 +208,14 @@ def evaluate_model(
     }
     out_dir = Path(out_dir)
     rows = score_rows(records, attempts, datasets)
-    metrics = {**aggregate(rows), **performance(rows, attempts), "decoding": decoding.describe(), **info}
+    metrics = {**_scored(rows), **performance(rows, attempts), "decoding": decoding.describe(), **info}
     _write_run(out_dir, rows, metrics)
     if greedy_out_dir is not None and decoding.mode == "progressive":
         first = [tries[:1] for tries in attempts]
         greedy_rows = score_rows(records, first, datasets)
         greedy = DecodingConfig("greedy", seed=decoding.seed)
         _write_run(Path(greedy_out_dir), greedy_rows, {
-            **aggregate(greedy_rows), **performance(greedy_rows, first), "decoding": greedy.describe(),
+            **_scored(greedy_rows), **performance(greedy_rows, first), "decoding": greedy.describe(),
             **info, "derived_from": str(out_dir),
         })
     return metrics

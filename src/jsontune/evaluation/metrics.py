@@ -7,6 +7,10 @@ similarity (fuzzy leaf-by-leaf), a weighted quality score, and for slot-filling 
 accuracy and slot F1 following the published protocol (`jsontune.evaluation.slot_metrics`). `aggregate`
 averages rows and adds bootstrap confidence intervals.
 
+Fact F1 compares the multisets of leaf values alone, wherever they sit: it scores an answer whose keys are the
+model's choice (a record without a schema) on the facts it captured. Duplicate keys (one key twice in one
+object, which a JSON parser resolves silently by keeping the last) are counted per answer as a defect.
+
 Field precision/recall/F1 compare the multisets of (path, value) leaves of the prediction and the
 reference. Paths name object keys and list positions (`order.items[1].quantity`); values are
 normalised (strings case-folded with whitespace collapsed, numbers compared as floats, so 5 == 5.0).
@@ -59,15 +63,18 @@ QUALITY_WEIGHTS: dict[str, float] = {
 METRIC_NAMES: tuple[str, ...] = (
     "strict_parse_rate", "parse_rate", "schema_adherence", "structure_similarity", "exact_match",
     "field_precision", "field_recall", "field_f1", "tree_similarity", "semantic_similarity", "quality_score",
+    "fact_f1",
 )
 
 # The share of answers holding a key their schema does not declare (over rows with a schema; `invented_keys`).
 INVENTED_KEY_RATE = "invented_key_rate"
+# The share of parsed answers holding one key twice in one object (`duplicate_keys`).
+DUPLICATE_KEY_RATE = "duplicate_key_rate"
 
 # Aggregate name -> per-row key, where they differ.
 _ROW_KEY = {"strict_parse_rate": "strict_parse", "parse_rate": "parse_ok", "schema_adherence": "schema_valid"}
 _ROW_QUALITY_KEYS = ("schema_valid", "structure_similarity", "exact_match", "field_precision", "field_recall",
-                     "field_f1", "tree_similarity", "semantic_similarity", "quality_score")
+                     "field_f1", "tree_similarity", "semantic_similarity", "quality_score", "fact_f1")
 
 # A leaf-free container still counts as one leaf, so {} vs {"a": 1} is not a free match.
 _EMPTY = "<empty>"
@@ -131,6 +138,36 @@ def field_scores(prediction: Any, reference: Any) -> dict[str, float]:
     recall = shared / sum(expected.values())
     f1 = 0.0 if shared == 0 else 2 * precision * recall / (precision + recall)
     return {"field_precision": precision, "field_recall": recall, "field_f1": f1}
+
+
+def fact_f1(prediction: Any, reference: Any) -> float:
+    """F1 of the multisets of normalised leaf values, paths ignored: the facts an answer captured whatever keys
+    it chose. Reference {"customer": "Carla", "items": [{"type": "pen", "quantity": 10}]}, prediction
+    {"buyer": "Carla", "pens": 10}: 2 of 3 reference values ("Carla", 10) and 2 of 2 predicted, F1 0.8."""
+    predicted = Counter(leaf for _, leaf in flatten(prediction))
+    expected = Counter(leaf for _, leaf in flatten(reference))
+    shared = sum((predicted & expected).values())
+    return 0.0 if shared == 0 else 2 * shared / (sum(predicted.values()) + sum(expected.values()))
+
+
+def duplicate_keys(output: str) -> int:
+    """How many keys of the answer's objects repeat a key of the same object (0 when the text holds no JSON
+    object a plain parser reads from its first brace or bracket)."""
+    start = min((i for i in (output.find("{"), output.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        return 0
+    repeats = 0
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        nonlocal repeats
+        repeats += len(items) - len({key for key, _ in items})
+        return dict(items)
+
+    try:
+        json.JSONDecoder(object_pairs_hook=pairs).raw_decode(output, start)
+    except (ValueError, RecursionError):
+        return 0
+    return repeats
 
 
 # --------------------------------------------------------------------------- schema adherence
@@ -321,7 +358,8 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
 
     Keys: parsed, strict_parse, parse_ok, repair_reason, schema_valid, structure_similarity, exact_match,
     field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score,
-    invented_keys (keys the record's schema does not declare; None without a schema); for slot
+    invented_keys (keys the record's schema does not declare; None without a schema), fact_f1, duplicate_keys
+    (keys repeated within one object of the answer's text); for slot
     records also reference_intent, intent_correct, slot_f1, slot_counts, published_slot_counts. Every
     quality figure is 0 (False) when the output cannot be parsed even after repair. `recovery` replaces the
     usual `recover_json(output)` (a constrained answer cut off by the token budget is rejected, not repaired).
@@ -339,10 +377,12 @@ def row_metrics(output: str, reference: Any, schema: dict | None = None,
             "tree_similarity": tree_similarity(parsed, reference),
             "semantic_similarity": semantic_similarity(parsed, reference),
             "invented_keys": invented_keys(parsed, schema),
+            "fact_f1": fact_f1(parsed, reference),
+            "duplicate_keys": duplicate_keys(output),
         })
     else:
         row.update(dict.fromkeys(_ROW_QUALITY_KEYS, 0.0), schema_valid=False, exact_match=False,
-                   invented_keys=None if schema is None else 0)
+                   invented_keys=None if schema is None else 0, duplicate_keys=0)
     row["quality_score"] = sum(weight * float(row[key]) for key, weight in QUALITY_WEIGHTS.items())
     if is_slot_record(reference):
         counts = slot_counts(parsed if rec.ok else None, reference)
@@ -409,10 +449,19 @@ def _published_counts(row: dict) -> dict[str, list[int]]:
     return published_slot_counts(row.get("parsed") if row.get("parse_ok") else None, row["reference"])
 
 
+def _row_value(row: dict, name: str) -> float:
+    """A row's figure for an aggregate name; fact F1 recounted from the answer for rows scored before it existed."""
+    key = _ROW_KEY.get(name, name)
+    if key == "fact_f1" and key not in row:
+        return fact_f1(row.get("parsed"), row.get("reference")) if row.get("parse_ok") else 0.0
+    return float(row[key])
+
+
 def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means over rows of the per-row figures, with bootstrap confidence intervals.
 
-    Returns {"n", each of METRIC_NAMES, "invented_key_rate" (None when no row has a schema), "ci": {name:
+    Returns {"n", each of METRIC_NAMES, "invented_key_rate" (None when no row has a schema),
+    "duplicate_key_rate" (of parsed answers; None when none parsed), "ci": {name:
     [low, high]}} and, when some rows are slot records,
     the SLOT_METRIC_NAMES over those rows (slot precision/recall/F1 by our protocol, and with the suffix
     `_published` by the published one: `jsontune.evaluation.slot_metrics`) and
@@ -426,7 +475,7 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
     ci: dict[str, list[float] | None] = {}
     with_ci = n_resamples > 0
     for name in METRIC_NAMES:
-        values = np.array([float(row[_ROW_KEY.get(name, name)]) for row in rows])
+        values = np.array([_row_value(row, name) for row in rows])
         result[name] = float(np.mean(values))
         if with_ci:
             ci[name] = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
@@ -436,6 +485,10 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
     if with_ci and with_schema:
         ci[INVENTED_KEY_RATE] = bootstrap_ci([float(count > 0) for count in with_schema], confidence=confidence,
                                                n_resamples=n_resamples, seed=seed)
+    parsed_rows = [row for row in rows if row.get("parse_ok")]
+    # Rows scored before duplicate keys were counted carry no count: the rate covers the rows that do.
+    counted = [float(row["duplicate_keys"] > 0) for row in parsed_rows if row.get("duplicate_keys") is not None]
+    result[DUPLICATE_KEY_RATE] = float(np.mean(counted)) if counted else None
     slot_rows = [row for row in rows if row.get("slot_counts") is not None]
     if slot_rows:
         intents_of_rows = [_row_intent(row) for row in slot_rows]

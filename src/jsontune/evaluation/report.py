@@ -27,7 +27,7 @@ import numpy as np
 from jsontune.data.domain_split import HELD_OUT, IN_DOMAIN, which_test_split
 from jsontune.evaluation import metrics as metrics_module
 from jsontune.evaluation.environment import collect_environment
-from jsontune.evaluation.metrics import INVENTED_KEY_RATE
+from jsontune.evaluation.metrics import DUPLICATE_KEY_RATE, INVENTED_KEY_RATE
 from jsontune.evaluation.significance import mcnemar, paired_comparison
 from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
 from jsontune.evaluation.tables import (
@@ -79,6 +79,8 @@ GRPO_SECTION = "GRPO vs more SFT"
 GRPO_PAIRS = ((LORA, GRPO), (LORA, MORE_SFT), (MORE_SFT, GRPO))
 SIGNIFICANCE_LEVEL = 0.05
 SPLITS_SECTION = "In-domain vs held-out domains"
+SCHEMA_FREE = "rows without a schema"
+SCHEMA_FREE_SECTION = "Rows without a schema"
 PAIRED_KEYS = ("quality_score", "field_f1")  # Wilcoxon + paired bootstrap; parse_ok gets McNemar
 
 
@@ -192,7 +194,7 @@ def csv_columns() -> list[str]:
     columns = ["model", "decoding", "dataset", "n"]
     for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
-    columns += ["n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
+    columns += [DUPLICATE_KEY_RATE, "n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
                 "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
                 "rescued_rate", "cut_off_rate"]
     return columns
@@ -204,6 +206,7 @@ def _csv_record(run: BenchmarkRun, dataset: str, group_metrics: dict, performanc
     for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         low, high = interval(group_metrics, name)
         record.update({name: group_metrics.get(name), f"{name}_ci_low": low, f"{name}_ci_high": high})
+    record[DUPLICATE_KEY_RATE] = group_metrics.get(DUPLICATE_KEY_RATE)
     record["n_slot_rows"] = group_metrics.get("n_slot_rows")
     record.update(performance)
     return record
@@ -211,9 +214,11 @@ def _csv_record(run: BenchmarkRun, dataset: str, group_metrics: dict, performanc
 
 def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
     """The CSV's records: per run, the "all" row (run.metrics as given), one row per test split when whole
-    domains were held out, then one row per dataset; all but "all" recomputed from the rows."""
+    domains were held out, one for the rows without a schema when some have one and some not, then one row
+    per dataset; all but "all" recomputed from the rows."""
     datasets = _datasets(runs)
     splits = _test_splits(runs)
+    schema_free = _mixes_schema_free(runs)
     records = []
     for run in runs:
         records.append(_csv_record(run, ALL_DATASETS, run.metrics, _performance(run.metrics)))
@@ -221,11 +226,36 @@ def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
             subset = [row for row in run.rows if which_test_split(_dataset_of(row)) == split]
             records.append(_csv_record(run, split, metrics_module.aggregate(subset),
                                        _row_performance(subset, run.metrics)))
+        if schema_free:
+            subset = [row for row in run.rows if not row.get("schema")]
+            records.append(_csv_record(run, SCHEMA_FREE, metrics_module.aggregate(subset),
+                                       _row_performance(subset, run.metrics)))
         for dataset in datasets:
             subset = [row for row in run.rows if _dataset_of(row) == dataset]
             group = metrics_module.aggregate(subset)  # no rows: n = 0, every metric None
             records.append(_csv_record(run, dataset, group, _row_performance(subset, run.metrics)))
     return records
+
+
+def _mixes_schema_free(runs: list[BenchmarkRun]) -> bool:
+    """Whether the rows are part with a schema and part without (then the latter are scored apart too)."""
+    found = {bool(row.get("schema")) for run in runs for row in run.rows}
+    return found == {True, False}
+
+
+def _schema_free_section(table: list[dict[str, Any]]) -> list[str]:
+    """The rows without a schema on their own: their keys are the model's choice, so fact F1 (the values it
+    captured, wherever it put them) says more than field F1."""
+    records = [r for r in table if r["dataset"] == SCHEMA_FREE]
+    if not records:
+        return []
+    header = ["model", "decoding", "n", "parse", "fact F1", "field F1", "duplicate keys"]
+    body = [[r["model"], r["decoding"], str(r["n"]), _fmt_record_ci(r, "parse_rate"), _fmt_record_ci(r, "fact_f1"),
+             _fmt_record_ci(r, "field_f1"), fmt(r.get(DUPLICATE_KEY_RATE), 3)] for r in records]
+    note = ("Rows whose prompt gives no schema (some name their keys in words, \"with keys like ...\"): fact F1 "
+            "scores the values an answer captured wherever it put them, field F1 also asks for the reference's "
+            "keys.")
+    return [f"## {SCHEMA_FREE_SECTION}", "", note, "", *markdown_table(header, body), ""]
 
 
 def _test_splits(runs: list[BenchmarkRun]) -> list[str]:
@@ -407,6 +437,7 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     lines += ["## Per dataset", "", *table, ""]
 
     lines += _training_vs_decoding(runs)
+    lines += _schema_free_section(table)
     lines += ["## Plot", "", f"![{', '.join(PANEL_TITLES)}]({BENCHMARK_PLOT_FILE})", ""]
     section, _ = complete_vs_lora(runs, seed=seed)
     lines += section

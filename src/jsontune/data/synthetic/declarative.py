@@ -352,20 +352,23 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
     shape = rng.choice(domain.shapes)
     facts: list[_Fact] = []
     reference: dict[str, Any] = {}
+    stated: dict[str, Any] = {}
     schema = obj({})
     for token, mark in _parse(shape.keys, shape.name):
         if ":" in token:
             group, members = token.split(":", 1)
             inner: dict[str, Any] = {}
+            inner_stated: dict[str, Any] = {}
             inner_schema = obj({})
             for name in members.split(","):
                 _add_field(domain, name.rstrip("?!"), name[-1] if name[-1] in "?!" else "", rng, say,
-                           inner, inner_schema, facts)
+                           inner, inner_schema, facts, inner_stated)
             reference[group] = inner
+            stated[group] = inner_stated
             schema["properties"][group] = inner_schema
             schema["required"].append(group)
         else:
-            _add_field(domain, token.rstrip("?!"), mark, rng, say, reference, schema, facts)
+            _add_field(domain, token.rstrip("?!"), mark, rng, say, reference, schema, facts, stated)
     if shape.task == "function_call":
         del schema["additionalProperties"]  # real function schemas seldom say; decoding closes them anyway
     if shape.root:
@@ -381,11 +384,13 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
         structures[0] = _labelled(opening, facts)
     labels = {key: spec.label for key, spec in domain.fields.items() if spec.label}
     return Draft(shape.name, reference, structures, schema, domain.synonyms, shape.task,
-                 shape.name if shape.task == "function_call" else None, shape.description, labels)
+                 shape.name if shape.task == "function_call" else None, shape.description, labels, stated)
 
 
 def _add_field(domain: Domain, key: str, mark: str, rng: random.Random, say: Numbers,
-               reference: dict, schema: dict, facts: list[_Fact]) -> None:
+               reference: dict, schema: dict, facts: list[_Fact], stated: dict) -> None:
+    """Draw field `key` into the reference, its schema and the sentence's facts; `stated` gets the value as the
+    text says it (an enum's words, a date as written), the answer of a record without a schema."""
     spec = domain.fields[key]
     drawn = spec.kind.draw(rng, say)
     label = spec.label or key.replace("_", " ").capitalize()
@@ -406,10 +411,11 @@ def _add_field(domain: Domain, key: str, mark: str, rng: random.Random, say: Num
         if mark == "!" and unknown:
             if not spec.unknown:
                 raise ValueError(f"domain {domain.name}: field {key!r} is marked '!' but has no unknown clause")
-            reference[key] = None
+            reference[key] = stated[key] = None
             facts.append(_Fact(spec.unknown, f"{label}: unknown"))
             return
     reference[key] = drawn.value
+    stated[key] = drawn.text if isinstance(spec.kind, (Choice, Day, Clock)) else drawn.value
     facts.append(_Fact(rng.choice(spec.says).format(v=drawn.text), f"{label}: {drawn.short or drawn.text}"))
 
 

@@ -18,6 +18,9 @@ class Draft:
     (the others are drawn by `shuffle_facts`). synonyms: other names a schema variant may give a key.
     task: how the instruction frames it; a function call names its `function` and `description`.
     labels: how the text labels a key ("Check-in" for check_in), for forms keyed by their labels.
+    stated: every fact the text states, as the text says it (an enum's words, a date as written, an order's
+    store that the shape's answer leaves out): the answer of a record without a schema, which has no schema to
+    say what to leave out or how to write it. None: the draft cannot be asked for without its schema.
     """
 
     shape: str
@@ -29,3 +32,4 @@ class Draft:
     function: str | None = None
     description: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    stated: dict | None = None

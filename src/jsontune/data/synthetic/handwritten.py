@@ -164,12 +164,13 @@ def _order_items(rng: random.Random, say: Numbers) -> Draft:
         order["gift_wrapped"] = gift
         gift_text = " The order should be gift wrapped." if gift else " No gift wrapping is needed."
     listed = join([say.count(q, s, p) for s, p, q in items])
+    stated = {"customer": customer, "store": store, **{k: v for k, v in order.items() if k != "customer"}}
     return Draft("order_items", {"order": order}, [
         f"{customer} ordered {listed} from the {store}.{gift_text}",
         f"From the {store}, {customer} ordered {listed}.{gift_text}",
         f"{customer} bought {listed} at the {store}.{gift_text}",
         f"The {store} received an order from {customer} for {listed}.{gift_text}",
-    ])
+    ], stated=stated)
 
 
 def _order_summary(rng: random.Random, say: Numbers) -> Draft:

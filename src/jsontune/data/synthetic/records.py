@@ -18,6 +18,7 @@ from jsontune.data.synthetic import everyday_domains, handwritten, work_domains
 from jsontune.data.synthetic.declarative import Domain
 from jsontune.data.synthetic.declarative import draft as declared_draft
 from jsontune.data.synthetic.draft import Draft
+from jsontune.data.synthetic.schema_words import describe
 from jsontune.data.synthetic.text import Numbers, sentence_case
 from jsontune.data.synthetic.variants import collides, rename, vary
 
@@ -42,6 +43,13 @@ FUNCTION_INSTRUCTIONS: tuple[str, ...] = (
     "{text}\n\nCall {function} ({description}) for this request: write its arguments as a JSON object.",
     "Turn this request into the arguments of {function}, which {description_lower}: {text}",
 )
+# A schema-free record names its keys in the prompt about half the time (the original experiment's "with keys like
+# ..."); otherwise its answer's keys are the domain's own, which the model learns as the natural ones.
+KEYS_NOTES: tuple[str, ...] = (
+    "Use keys like {keys}.",
+    "Use the keys {keys}.",
+    "The JSON should have keys like {keys}.",
+)
 FORM_INSTRUCTIONS: tuple[str, ...] = (
     "Fill in the form from this text: '{text}'",
     "Text: {text}\nComplete the fields of the form as JSON.",
@@ -64,6 +72,9 @@ P_CAMEL_CASE = 0.2
 P_PASCAL_CASE = 0.08
 P_LABELS = 0.6  # of form records
 P_SCHEMA_VARIANT = 0.6
+P_SCHEMA_WORDS = 0.5
+P_SCHEMA_FREE = 0.12  # of extraction records
+P_KEYS_NAMED = 0.5  # of schema-free records
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,8 @@ class Augmentation:
     numbers_as_words: bool = True
     key_styles: bool = True
     schema_variants: bool = True
+    schema_words: bool = True
+    schema_free: bool = True
 
     @classmethod
     def none(cls) -> Augmentation:
@@ -143,14 +156,23 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
     content_rng = random.Random(f"{seed}:{domain}:{index}:content")
     augment_rng = random.Random(f"{seed}:{domain}:{index}:augment")
     variant_rng = random.Random(f"{seed}:{domain}:{index}:variant")
+    words_rng = random.Random(f"{seed}:{domain}:{index}:words")
     # Every decision is drawn whether or not its switch is on, so toggling one switch leaves the
     # other augmentations' choices (and the content) exactly as they were.
     paraphrase, paraphrase_pick, shuffle, shuffle_pick, words, style_draw, note_pick, variant = (
         augment_rng.random() for _ in range(8)
     )
 
+    words_draw, free_draw, keys_draw, keys_pick = (words_rng.random() for _ in range(4))
+
     say = Numbers(as_words=augmentation.numbers_as_words and words < P_NUMBERS_AS_WORDS)
     draft = _draft(domain, content_rng, say)
+    # Only a draft that says what its text states can lose its schema: nothing would tell the model which
+    # stated fact to leave out, or how to spell an enum's code.
+    if augmentation.schema_free and draft.stated is not None and draft.task == "extraction" and free_draw < P_SCHEMA_FREE:
+        return _schema_free_record(domain, index, draft, say, augment_rng_draws=(paraphrase, paraphrase_pick,
+                                   shuffle, shuffle_pick), augmentation=augmentation,
+                                   keys_named=keys_draw < P_KEYS_NAMED, keys_pick=keys_pick)
     use_paraphrase = augmentation.paraphrase_instruction and paraphrase < P_PARAPHRASE
     use_shuffle = augmentation.shuffle_facts and shuffle < P_SHUFFLE
     key_style = _key_style(draft, style_draw) if augmentation.key_styles else "snake_case"
@@ -164,6 +186,9 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
     schema, reference, variants = draft.schema, draft.reference, []
     if augmentation.schema_variants and variant < P_SCHEMA_VARIANT:
         schema, reference, variants = vary(schema, reference, draft.synonyms, variant_rng)
+    words: list[str] = []
+    if augmentation.schema_words and words_draw < P_SCHEMA_WORDS:
+        schema, reference, words = describe(schema, reference, words_rng)
     if key_style != "snake_case" and collides(schema, _styler(key_style, draft)):
         key_style = "snake_case"  # two keys would get one label
     if key_style != "snake_case":
@@ -178,6 +203,7 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
         "numbers_as_words": say.used_in(text),
         "key_styles": key_style != "snake_case",
         "schema_variants": bool(variants),
+        "schema_words": bool(words),
     }
     meta = {
         "domain": domain,
@@ -186,9 +212,34 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
         "augmentations": [name for name, used in applied.items() if used],
         "key_style": key_style,
         "schema_variants": variants,
+        "schema_words": words,
     }
     return {"id": f"{domain}-{index:04d}", "prompt": prompt, "reference": copy.deepcopy(reference),
             "schema": copy.deepcopy(schema), "meta": meta}
+
+
+def _schema_free_record(domain: str, index: int, draft: Draft, say: Numbers, augment_rng_draws: tuple[float, ...],
+                        augmentation: Augmentation, keys_named: bool, keys_pick: float) -> dict:
+    """A record with no schema: the answer is the draft's own (unwrapped, snake_case) object, its keys named
+    in the prompt when `keys_named`, else left to the domain's conventions."""
+    paraphrase, paraphrase_pick, shuffle, shuffle_pick = augment_rng_draws
+    use_paraphrase = augmentation.paraphrase_instruction and paraphrase < P_PARAPHRASE
+    use_shuffle = augmentation.shuffle_facts and shuffle < P_SHUFFLE
+    text = sentence_case(draft.structures[_pick(shuffle_pick, len(draft.structures)) if use_shuffle else 0])
+    prompt = _instruction(draft, paraphrase_pick, use_paraphrase).format(text=text)
+    reference = draft.stated or draft.reference
+    if len(reference) == 1 and isinstance(next(iter(reference.values())), dict):
+        reference = next(iter(reference.values()))  # {"order": {...}} is {...} when no schema asks for the wrapper
+    if keys_named:
+        keys = [f"'{key}'" for key in reference]
+        named = ", ".join(keys[:-1]) + f" and {keys[-1]}" if len(keys) > 1 else keys[0]
+        prompt = f"{prompt} {KEYS_NOTES[int(keys_pick * len(KEYS_NOTES))].format(keys=named)}"
+    applied = {"paraphrase_instruction": use_paraphrase, "shuffle_facts": use_shuffle,
+               "numbers_as_words": say.used_in(text), "schema_free": True}
+    meta = {"domain": domain, "shape": draft.shape, "task": "schema_free",
+            "augmentations": [name for name, used in applied.items() if used], "key_style": "snake_case",
+            "schema_variants": [], "schema_words": [], "keys_named": keys_named}
+    return {"id": f"{domain}-{index:04d}", "prompt": prompt, "reference": copy.deepcopy(reference), "meta": meta}
 
 
 def generate_records(per_domain: int, seed: int = 0, augmentation: Augmentation = Augmentation()) -> list[dict]:
