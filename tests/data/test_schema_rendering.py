@@ -41,6 +41,34 @@ def test_the_marked_template_marks_the_optional_keys_whose_value_is_a_type_name(
     }
 
 
+def test_the_described_template_writes_what_each_values_schema_says_in_words():
+    weather = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string", "description": "The city and state,\n e.g. San Francisco, CA"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+            "days": {"type": "integer", "default": 1, "description": "Forecast days"},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "slot": {"$ref": "#/$defs/value", "description": "a state or region"},
+        },
+        "required": ["location", "code"],
+        "$defs": {"value": {"type": "string"}},
+    }
+    assert json.loads(render_schema(weather, "described_template")) == {
+        "location": "string: The city and state, e.g. San Francisco, CA",
+        "unit": "celsius|fahrenheit (optional, default celsius)",
+        "days": "integer (optional, default 1): Forecast days",
+        "code": "string (pattern ^[A-Z]{3}$)",
+        "slot": "string (optional): a state or region",
+    }
+    # Nested values, lists and consts as the template writes them, optional keys marked as in marked_template.
+    assert json.loads(render_schema(ORDER, "described_template")) == {
+        "customer": "string: who ordered", "items": [{"name": "string", "qty": "integer (optional)"}],
+        "priority": "low|high (optional)", "note": "string|null (optional)", "kind": "order",
+        "when": "string (date) (optional)", "paid_by": '{"card": "string (optional)"}|null (optional)',
+    }
+
+
 def test_the_outline_names_every_key_with_its_type_whether_required_and_its_description():
     assert render_schema(ORDER, "outline").splitlines() == [
         "- customer: string, required: who ordered",

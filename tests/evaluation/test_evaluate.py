@@ -134,3 +134,21 @@ def test_eval_with_a_trained_model_matches_the_evaluate_module(make_recipe, unse
                              schemas=[json.dumps(r["schema"]) if r.get("schema") else None for r in rows])
     for name in (*METRIC_NAMES, "n", "ci", "slot_f1", "intent_accuracy"):
         assert figures[name] == metrics[name], name
+
+
+def test_figures_per_task_when_the_records_mix_tasks():
+    from jsontune.evaluation.evaluate import by_task
+    from jsontune.evaluation.metrics import row_metrics
+
+    def row(task: str, output: str, reference: dict) -> dict:
+        return {"meta": {"task": task}, "reference": reference, **row_metrics(output, reference)}
+
+    rows = [row("function_call", '{"city": "Boston, MA"}', {"city": "Boston, MA"}),
+            row("function_call", '{"city": "Boston"}', {"city": "Boston, MA"}),
+            row("schema_free", '{"town": "Boston"}', {"city": "Boston"})]
+    tasks = by_task(rows)
+    assert set(tasks) == {"function_call", "schema_free"}
+    # Exact arguments: 1 of the 2 calls; the row without a schema has the fact under a key of its own.
+    assert tasks["function_call"]["n"] == 2 and tasks["function_call"]["exact_match"] == 0.5
+    assert tasks["schema_free"]["fact_f1"] == 1.0 and tasks["schema_free"]["field_f1"] == 0.0
+    assert by_task(rows[:2]) == {}  # one task: the overall figures say it all

@@ -15,7 +15,9 @@ from jsontune.evaluation.metrics import (
     QUALITY_WEIGHTS,
     aggregate,
     bootstrap_ci,
+    duplicate_keys,
     exact_match,
+    fact_f1,
     field_scores,
     flatten,
     implied_schema,
@@ -34,12 +36,41 @@ UNPARSEABLE = "I am sorry, I cannot do that."
 def test_names_and_weights():
     assert METRIC_NAMES == ("strict_parse_rate", "parse_rate", "schema_adherence", "structure_similarity",
                             "exact_match", "field_precision", "field_recall", "field_f1", "tree_similarity",
-                            "semantic_similarity", "quality_score")
+                            "semantic_similarity", "quality_score", "fact_f1")
     assert SLOT_METRIC_NAMES == ("slot_precision", "slot_recall", "slot_f1", "slot_precision_published",
                                  "slot_recall_published", "slot_f1_published", "intent_accuracy")
     assert math.isclose(sum(QUALITY_WEIGHTS.values()), 1.0)
     assert set(QUALITY_WEIGHTS) == {"parse_ok", "schema_valid", "structure_similarity", "field_f1", "tree_similarity",
                                     "semantic_similarity"}
+
+
+# --------------------------------------------------------------------------- facts and duplicate keys
+
+def test_fact_f1_counts_the_values_captured_wherever_the_answer_put_them():
+    reference = {"customer": "Carla", "store": "supply store",
+                 "items": [{"type": "notebook", "quantity": 5}, {"type": "pen", "quantity": 10}]}
+    # Keys of the model's own choosing: 5 of the 6 reference values (all but "supply store"), 5 of the 6 predicted
+    # ("Supply" is not "supply store"): F1 = 2*5 / (6 + 6). Strings compare case-folded, numbers as floats.
+    prediction = {"buyer": "carla", "shop": "Supply", "notebooks": 5.0, "pens": 10, "notebook": "Notebook",
+                  "what": "pen"}
+    assert fact_f1(prediction, reference) == approx(2 * 5 / (6 + 6))
+    assert fact_f1({"buyer": "carla", "shop": "Supply", "notebooks": 5, "pens": 10, "item": "pen"},
+                   reference) == approx(2 * 4 / (5 + 6))
+    assert fact_f1({}, reference) == 0.0
+    row = row_metrics(json.dumps(prediction), reference)
+    assert row["fact_f1"] == approx(10 / 12) and row["field_f1"] < row["fact_f1"]
+
+
+def test_a_key_written_twice_in_one_object_is_counted_though_the_parser_keeps_one():
+    assert duplicate_keys('{"a": 1, "a": 2, "b": {"c": 1, "c": 1, "c": 3}}') == 3
+    assert duplicate_keys('Here it is: [{"a": 1}, {"a": 2}] done') == 0  # one key per object
+    assert duplicate_keys("no JSON at all") == 0
+    repeated = row_metrics('{"name": "Ann", "name": "Ann", "age": 3}', {"name": "Ann", "age": 3})
+    clean = row_metrics('{"name": "Ann", "age": 3}', {"name": "Ann", "age": 3})
+    # The parsed value is the same: only the count tells them apart.
+    assert repeated["parsed"] == clean["parsed"] and repeated["duplicate_keys"] == 1 and clean["duplicate_keys"] == 0
+    unparsed = row_metrics(UNPARSEABLE, {"a": 1})
+    assert aggregate([repeated, clean, unparsed], n_resamples=0)["duplicate_key_rate"] == 0.5  # of parsed answers
 
 
 # --------------------------------------------------------------------------- field scores

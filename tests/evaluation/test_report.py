@@ -12,7 +12,7 @@ import matplotlib.image
 import pytest
 
 from jsontune.evaluation import metrics, report
-from jsontune.evaluation.report import PANEL_TITLES, BenchmarkRun, write_benchmark
+from jsontune.evaluation.report import PANEL_TITLES, BenchmarkRun, benchmark_table, write_benchmark
 from jsontune.evaluation.slot_metrics import SLOT_METRIC_NAMES
 from jsontune.run_dir import BENCHMARK_PLOT_FILE
 
@@ -348,3 +348,23 @@ def test_an_interval_keeps_three_decimals_so_a_bound_below_a_threshold_reads_bel
     assert fmt_with_interval(0.94801, 0.93742, 0.95860) == "0.948 [0.937, 0.959]"  # not [0.94, 0.96] beside 0.940
     assert fmt_with_interval(0.5, None, 0.6) == "0.500"
     assert fmt_with_interval(None, 0.1, 0.2) == MISSING
+
+
+def test_rows_without_a_schema_are_scored_apart_on_the_facts_they_captured(tmp_path):
+    def scored(row_id: str, output: str, reference: dict, schema: dict | None) -> dict:
+        record = {"id": row_id, "dataset": "synthetic", "reference": reference, "output": output, "latency_s": 0.5,
+                  "new_tokens": 9, "attempts": 1, **({"schema": schema} if schema else {})}
+        return {**record, **metrics.row_metrics(output, reference, schema)}
+
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    rows = [scored("s1", '{"a": 1}', {"a": 1}, schema), scored("s2", '{"a": 2}', {"a": 1}, schema),
+            # Keys of the model's choosing: 1 of 2 facts under other keys (fact F1 2*1/(2+2) = 0.5, field F1 0),
+            # and both facts under the reference's keys, one key written twice (fact F1 1, field F1 1).
+            scored("f1", '{"who": "Ann", "n": 4}', {"name": "Ann", "count": 3}, None),
+            scored("f2", '{"name": "Ann", "count": 3, "count": 3}', {"name": "Ann", "count": 3}, None)]
+    run = BenchmarkRun("lora", "greedy", metrics.aggregate(rows), rows)
+    (free,) = [r for r in benchmark_table([run]) if r["dataset"] == "rows without a schema"]
+    assert free["n"] == 2 and free["fact_f1"] == pytest.approx(0.75) and free["field_f1"] == pytest.approx(0.5)
+    assert free["duplicate_key_rate"] == 0.5
+    report = write_benchmark(tmp_path, [run], {"seed": 0})["report"].read_text()
+    assert "## Rows without a schema" in report and "0.750" in report

@@ -383,8 +383,15 @@ def draft(domain: Domain, rng: random.Random, say: Numbers) -> Draft:
     if rng.random() < P_LABELLED:
         structures[0] = _labelled(opening, facts)
     labels = {key: spec.label for key, spec in domain.fields.items() if spec.label}
+    used = {name.rstrip("?!") for token, _ in _parse(shape.keys, shape.name)
+            for name in token.split(":", 1)[-1].split(",")} | {token.split(":", 1)[0] for token, _ in
+                                                                _parse(shape.keys, shape.name) if ":" in token}
+    # A field's schema does not depend on its draw but for a Day's form: drawn from a generator of its own, so
+    # the content's draws stay as they were.
+    unstated = {key: spec.kind.draw(random.Random(key), say).schema for key, spec in domain.fields.items()
+                if key not in used}
     return Draft(shape.name, reference, structures, schema, domain.synonyms, shape.task,
-                 shape.name if shape.task == "function_call" else None, shape.description, labels, stated)
+                 shape.name if shape.task == "function_call" else None, shape.description, labels, stated, unstated)
 
 
 def _add_field(domain: Domain, key: str, mark: str, rng: random.Random, say: Numbers,

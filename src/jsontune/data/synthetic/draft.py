@@ -21,6 +21,8 @@ class Draft:
     stated: every fact the text states, as the text says it (an enum's words, a date as written, an order's
     store that the shape's answer leaves out): the answer of a record without a schema, which has no schema to
     say what to leave out or how to write it. None: the draft cannot be asked for without its schema.
+    unstated: the schemas of the domain's other fields, which the text never states: optional keys a schema
+    may offer (as a real API's optional parameters), which the answer leaves out.
     """
 
     shape: str
@@ -33,3 +35,4 @@ class Draft:
     description: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     stated: dict | None = None
+    unstated: Mapping[str, dict] = field(default_factory=dict)

@@ -73,6 +73,10 @@ P_PASCAL_CASE = 0.08
 P_LABELS = 0.6  # of form records
 P_SCHEMA_VARIANT = 0.6
 P_SCHEMA_WORDS = 0.5
+# How often a schema offers optional keys the text never states (1 to 3 of its domain's other fields), by task:
+# real function parameters and forms have many optional ones, most not given by any one request.
+P_UNSTATED = {"function_call": 0.7, "form": 0.5, "extraction": 0.25}
+MOST_UNSTATED = 3
 P_SCHEMA_FREE = 0.12  # of extraction records
 P_KEYS_NAMED = 0.5  # of schema-free records
 
@@ -187,8 +191,13 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
     if augmentation.schema_variants and variant < P_SCHEMA_VARIANT:
         schema, reference, variants = vary(schema, reference, draft.synonyms, variant_rng)
     words: list[str] = []
-    if augmentation.schema_words and words_draw < P_SCHEMA_WORDS:
-        schema, reference, words = describe(schema, reference, words_rng)
+    if augmentation.schema_words:
+        offered = offer_unstated(schema, draft, words_rng)
+        words = ["unstated_optional"] if offered is not schema else []
+        schema = offered
+        if words_draw < P_SCHEMA_WORDS:
+            schema, reference, described = describe(schema, reference, words_rng)
+            words = sorted({*words, *described})
     if key_style != "snake_case" and collides(schema, _styler(key_style, draft)):
         key_style = "snake_case"  # two keys would get one label
     if key_style != "snake_case":
@@ -216,6 +225,27 @@ def _make_record(domain: str, index: int, seed: int, augmentation: Augmentation)
     }
     return {"id": f"{domain}-{index:04d}", "prompt": prompt, "reference": copy.deepcopy(reference),
             "schema": copy.deepcopy(schema), "meta": meta}
+
+
+def offer_unstated(schema: dict, draft: Draft, rng: random.Random) -> dict:
+    """`schema` with, for a share of records by task, 1 to MOST_UNSTATED of the domain's fields the text never
+    states added as optional keys of the entity (inside its wrapper); the input is not changed, and comes back
+    as it is (the same object) when nothing was added."""
+    spare = sorted(draft.unstated)
+    if not spare or rng.random() >= P_UNSTATED.get(draft.task, 0.0):
+        return schema
+    original, schema = schema, copy.deepcopy(schema)
+    entity = schema
+    if len(schema.get("properties", {})) == 1:
+        (only,) = schema["properties"].values()
+        entity = only if isinstance(only.get("properties"), dict) else schema
+    chosen = [key for key in rng.sample(spare, min(len(spare), rng.randint(1, MOST_UNSTATED)))
+              if key not in entity["properties"]]
+    if not chosen:
+        return original
+    for key in chosen:
+        entity["properties"][key] = copy.deepcopy(draft.unstated[key])
+    return schema
 
 
 def _schema_free_record(domain: str, index: int, draft: Draft, say: Numbers, augment_rng_draws: tuple[float, ...],

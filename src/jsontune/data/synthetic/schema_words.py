@@ -21,6 +21,9 @@ the answer still satisfies the new schema:
   a key the text does not give stays out and a default is never written unless the text states it;
 - `described`: a plain description of what the key holds, which changes nothing (most real keys have one).
 
+`records.offer_unstated` adds the other half (`unstated_optional`): optional keys for fields of the domain the
+text never states, which the answer leaves out, as a request leaves most of an API's optional parameters.
+
 Every other value stays as the text writes it. Rules draw from the record's own `random.Random`, so a
 record's words are deterministic and independent of the other augmentations.
 """
