@@ -26,8 +26,9 @@ Args:
     seed: seed of the bootstrap (default 0).
 Returns:
     dict with n, strict_parse_rate, parse_rate, schema_adherence, structure_similarity, exact_match,
-    field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score,
-    ci ({name: [low, high]}), and for slot rows slot_precision, slot_recall, slot_f1, intent_accuracy.
+    field_precision, field_recall, field_f1, tree_similarity, semantic_similarity, quality_score, fact_f1,
+    invented_key_rate, duplicate_key_rate, ci ({name: [low, high]}), and for slot rows slot_precision,
+    slot_recall, slot_f1, intent_accuracy.
 Example:
     >>> metric = evaluate.load("eval/json_similarity")
     >>> metric.compute(predictions=['{"a": 1}'], references=['{"a": 1}'])["field_f1"]

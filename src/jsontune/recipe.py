@@ -113,7 +113,8 @@ class JsontuneArguments:
         metadata={"help": "How schema_in_prompt writes the schema: 'json_schema' (compact JSON Schema), 'template' "
                           "(the answer's skeleton with each value's type), 'marked_template' (the same, optional "
                           "keys marked), 'described_template' (the same with each value's notes: optional, default, pattern, "
-                          "description) or 'outline' (a line per key: type, required or optional, description); "
+                          "description), 'noted_template' (the template, then those notes a line per key) or "
+                          "'outline' (a line per key: type, required or optional, description); "
                           "see jsontune.data.schema_rendering."},
     )
     eval_batch_size: int = field(default=DEFAULT_BATCH_SIZE,

@@ -69,6 +69,24 @@ def test_the_described_template_writes_what_each_values_schema_says_in_words():
     }
 
 
+def test_the_noted_template_keeps_the_skeleton_and_writes_the_words_as_notes_below_it():
+    assert render_schema(ORDER, "noted_template").splitlines() == [
+        json.dumps(json.loads(render_schema(ORDER, "template")), separators=(",", ":")),
+        "Notes:",
+        "- customer: who ordered",
+        "- items[].qty: optional",
+        "- priority: optional",
+        "- note: optional",
+        "- kind: optional",
+        "- when: optional",
+        "- paid_by: optional",
+        "- paid_by.card: optional",
+    ]
+    # Nothing to say: the template alone.
+    plain = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    assert render_schema(plain, "noted_template") == '{"a":"string"}'
+
+
 def test_the_outline_names_every_key_with_its_type_whether_required_and_its_description():
     assert render_schema(ORDER, "outline").splitlines() == [
         "- customer: string, required: who ordered",

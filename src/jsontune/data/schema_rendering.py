@@ -17,6 +17,10 @@ Four renderings, chosen by `PromptConfig.schema_format` and saved with a trained
   "unit":"celsius|fahrenheit (optional, default celsius)"}`). Real schemas put formats, defaults and
   optionality there (function parameters, API payloads, forms); the template drops them, and an answer that
   follows "amount in cents" or leaves out an optional key cannot be written without them.
+- `noted_template`: the template as it is, then a line of notes per key whose schema says something
+  (`- city: The city and state, e.g. 'Boston, MA'` / `- unit: optional, default celsius`): the same words
+  as `described_template`, kept out of the skeleton, so that a value's place holds only its type and a
+  model does not copy a description as the value.
 - `outline`: one line per key, indented by depth, with its type, `required` or `optional`, and its
   description: `- items: list of object, required` / `  - quantity: integer, required`. Keeps what a
   reader needs (which keys, which are optional, what each means) in few tokens.
@@ -34,8 +38,10 @@ from typing import Any, Literal
 
 from jsontune.data.schemas import resolve_ref
 
-SchemaFormat = Literal["json_schema", "template", "marked_template", "described_template", "outline"]
-SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "marked_template", "described_template", "outline")
+SchemaFormat = Literal["json_schema", "template", "marked_template", "described_template", "noted_template",
+                       "outline"]
+SCHEMA_FORMATS: tuple[str, ...] = ("json_schema", "template", "marked_template", "described_template",
+                                   "noted_template", "outline")
 # How the rendered schema is introduced in the prompt, per format.
 INTRODUCTIONS: dict[str, str] = {
     "json_schema": "The JSON must follow this JSON Schema:",
@@ -44,6 +50,8 @@ INTRODUCTIONS: dict[str, str] = {
                        "an optional key the text does not give):",
     "described_template": "Fill in this JSON template (each value's type and notes are given; use exactly these "
                           "keys; leave out an optional key the text does not give):",
+    "noted_template": "Fill in this JSON template (each value's type is given; use exactly these keys; leave out "
+                      "an optional key the text does not give; follow the notes):",
     "outline": "The JSON must have exactly these keys:",
 }
 
@@ -54,6 +62,10 @@ def render_schema(schema: dict, schema_format: str) -> str:
         return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     if schema_format in ("template", "marked_template", "described_template"):
         return json.dumps(_template(schema, schema, 0, schema_format), ensure_ascii=False, separators=(",", ":"))
+    if schema_format == "noted_template":
+        notes = _notes_lines(schema, schema, 0, "")
+        skeleton = json.dumps(_template(schema, schema, 0), ensure_ascii=False, separators=(",", ":"))
+        return "\n".join([skeleton, "Notes:", *notes]) if notes else skeleton
     if schema_format == "outline":
         return "\n".join(_outline(schema, schema, 0, 0))
     raise ValueError(f"schema_format must be one of {', '.join(SCHEMA_FORMATS)}, not {schema_format!r}")
@@ -129,16 +141,46 @@ def _template(node: Any, root: dict, refs: int, style: str = "template") -> Any:
     return _type_name(node, root, refs)
 
 
+def _note_parts(node: dict, required: bool) -> tuple[list[str], str | None]:
+    """What a value's schema says in words: ([optional, default x, pattern p], its description or None)."""
+    parts = [] if required else ["optional"]
+    if "default" in node:
+        parts.append(f"default {node['default'] if isinstance(node['default'], str) else json.dumps(node['default'])}")
+    if isinstance(node.get("pattern"), str):
+        parts.append(f"pattern {node['pattern']}")
+    description = node.get("description")
+    described = " ".join(description.split()) if isinstance(description, str) and description.strip() else None
+    return parts, described
+
+
 def _notes(node: dict, required: bool) -> str:
     """What `described_template` writes after a value's type: " (optional, default x, pattern p): description"."""
-    notes = [] if required else ["optional"]
-    if "default" in node:
-        notes.append(f"default {node['default'] if isinstance(node['default'], str) else json.dumps(node['default'])}")
-    if isinstance(node.get("pattern"), str):
-        notes.append(f"pattern {node['pattern']}")
-    text = f" ({', '.join(notes)})" if notes else ""
-    description = node.get("description")
-    return text + (f": {' '.join(description.split())}" if isinstance(description, str) and description.strip() else "")
+    parts, description = _note_parts(node, required)
+    return (f" ({', '.join(parts)})" if parts else "") + (f": {description}" if description else "")
+
+
+def _notes_lines(node: Any, root: dict, refs: int, prefix: str) -> list[str]:
+    """`- key: notes` for every key, at any depth (`items[].qty`), whose schema says something in words."""
+    node, refs = resolve_ref(node, root, refs)
+    if not _named_keys(node):
+        branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
+        if branch is not None:
+            node, refs = resolve_ref(branch, root, refs)
+        elif isinstance(node.get("items"), dict):
+            return _notes_lines(node["items"], root, refs, prefix + "[]")
+    required = set(node.get("required") or [])
+    lines = []
+    for key, child in _named_keys(node).items():
+        resolved = {**resolve_ref(child, root, refs)[0], **(child if isinstance(child, dict) else {})}
+        path = f"{prefix}.{key}" if prefix else key
+        parts, description = _note_parts(resolved, key in required)
+        if description:
+            parts.append(description)
+        if parts:
+            lines.append(f"- {path}: {', '.join(parts)}")
+        if _has_children(resolved, root, refs):
+            lines += _notes_lines(resolved, root, refs, path)
+    return lines
 
 
 def _types(node: dict) -> list[str]:

@@ -72,10 +72,10 @@ P_CAMEL_CASE = 0.2
 P_PASCAL_CASE = 0.08
 P_LABELS = 0.6  # of form records
 P_SCHEMA_VARIANT = 0.6
-P_SCHEMA_WORDS = 0.5
+P_SCHEMA_WORDS = 0.85
 # How often a schema offers optional keys the text never states (1 to 3 of its domain's other fields), by task:
 # real function parameters and forms have many optional ones, most not given by any one request.
-P_UNSTATED = {"function_call": 0.7, "form": 0.5, "extraction": 0.25}
+P_UNSTATED = {"function_call": 0.9, "form": 0.7, "extraction": 0.4}
 MOST_UNSTATED = 3
 P_SCHEMA_FREE = 0.12  # of extraction records
 P_KEYS_NAMED = 0.5  # of schema-free records

@@ -40,7 +40,7 @@ from typing import Any
 
 from jsontune.data.synthetic.words import FIRST_NAMES, LAST_NAMES, MONTHS
 
-P_RULE = 0.6  # a key some rule recognises is rewritten this often
+P_RULE = 0.75  # a key some rule recognises is rewritten this often
 P_DEFAULT = 0.5  # an optional key that a default fits gets one this often
 P_DESCRIBED = 0.25  # a key left as it is gets a plain description this often
 
