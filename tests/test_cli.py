@@ -122,6 +122,7 @@ def test_data_prompt_tokens_measures_each_schema_format_against_none(embedded_mo
     result = CliRunner().invoke(app, ["data", "prompt-tokens", str(data)])
     assert result.exit_code == 0, result.output
     means = {line.split()[0]: float(line.split()[1]) for line in result.output.splitlines()[2:]}
-    assert set(means) == {"none", "json_schema", "template", "marked_template", "outline"}
+    assert set(means) == {"none", "json_schema", "template", "marked_template", "described_template", "noted_template",
+                          "outline"}
     assert "1 records with a schema" in result.output
     assert means["none"] < min(means["template"], means["outline"]) and means["template"] < means["json_schema"]

@@ -552,11 +552,16 @@ def bench_schema_formats(
     formats: str = typer.Option("none,json_schema,template,outline", help="Renderings to compare ('none': no "
                                                                          "schema in the prompt)."),
     out: Path = typer.Option(Path("results/schema-formats"), help="Where models, predictions and the table go."),
+    requests: Path | None = typer.Option(None, help="Also score each model on these requests, per task (the "
+                                                    "hand-written dev set: data/dev/requests.jsonl)."),
 ) -> None:
     """Choose on dev how the schema is written into the prompt: one LoRA model per rendering, same recipe and
     split, scored greedily; prints prompt tokens, training time, schema adherence and field F1 per label
-    (in-domain and held-out domains). Extra arguments are recipe overrides, e.g. --max_steps 5."""
-    from jsontune.benchmarks.schema_formats import NONE, compare_schema_formats, format_table
+    (in-domain and held-out domains), and with --requests a second table: exact arguments of the function
+    calls, schema adherence and field F1, fact F1 without a schema. Extra arguments are recipe overrides, e.g.
+    --max_steps 5."""
+    from jsontune.benchmarks.schema_formats import NONE, compare_schema_formats, format_table, requests_table
+    from jsontune.data.contract import read_jsonl
     from jsontune.data.schema_rendering import SCHEMA_FORMATS
     from jsontune.recipe import load_recipe
 
@@ -568,8 +573,11 @@ def bench_schema_formats(
     split = load_recipe(recipe, list(ctx.args)).jsontune.split or {}
     if split.get("evaluate_on") != "dev":
         typer.echo(f"warning: {recipe} does not evaluate on a dev split; do not choose on what it prints", err=True)
-    results = compare_schema_formats(recipe, chosen, out, list(ctx.args))
+    dev_requests = read_jsonl(requests)[0] if requests is not None else None  # checked before any training
+    results = compare_schema_formats(recipe, chosen, out, list(ctx.args), dev_requests)
     typer.echo(format_table(results))
+    if dev_requests:
+        typer.echo(requests_table(results))
 
 
 @app.command("bench-train")

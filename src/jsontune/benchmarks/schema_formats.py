@@ -5,6 +5,11 @@ same recipe and split, each in a process of its own, and scored greedily (no gra
 itself learned to read) on the split the recipe evaluates on, which for a choice must be a dev split
 (`split: {name: domains, ..., evaluate_on: dev}`). Per rendering: prompt tokens (mean), training time,
 and schema adherence and field F1 on each of the split's labels (in-domain and held-out domains apart).
+
+With `requests` (the hand-written dev set, `data/dev/requests.jsonl`: real-world-style requests whose schemas
+speak in words) each model is also scored greedily on them, per task: exact arguments of the function calls,
+schema adherence and field F1 of the rows with a schema, fact F1 of the rows without one, and their prompt
+tokens. The synthetic dev split cannot see what a rendering drops from real schemas (its schemas say less).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ import numpy as np
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.data.prompting import prompt_ids
 from jsontune.decoding.strategies import DecodingConfig
-from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.evaluate import by_task, evaluate_model, load_predictions
 from jsontune.evaluation.metrics import aggregate
 from jsontune.evaluation.tables import fmt, markdown_table
 from jsontune.models.loading import load_tokenizer
 from jsontune.recipe import Recipe, load_recipe
 
 NONE = "none"
+WITH_SCHEMA = "with schema"
+# The requests' answers are longer than the synthetic ones (API payloads with nested lists).
+REQUESTS_MAX_NEW_TOKENS = 256
 
 
 @dataclass
@@ -35,6 +43,8 @@ class FormatResult:
     prompt_tokens: float
     train_s: float
     by_label: dict[str, dict] = field(default_factory=dict)  # label -> aggregate metrics
+    requests_tokens: float | None = None
+    requests: dict[str, dict] = field(default_factory=dict)  # task -> aggregate metrics on the requests
 
 
 def _recipe_for(recipe_path: Path, schema_format: str, out_dir: Path, overrides: list[str]) -> Recipe:
@@ -44,8 +54,8 @@ def _recipe_for(recipe_path: Path, schema_format: str, out_dir: Path, overrides:
                                      "--schema_format", schema_format if shown else "json_schema"])
 
 
-def compare_schema_formats(recipe_path: Path, formats: list[str], out_dir: Path,
-                           overrides: list[str]) -> list[FormatResult]:
+def compare_schema_formats(recipe_path: Path, formats: list[str], out_dir: Path, overrides: list[str],
+                           requests: list[dict] | None = None) -> list[FormatResult]:
     """Train and score one model per rendering (see the module docstring); results in `formats` order."""
     results = []
     for schema_format in formats:
@@ -65,10 +75,37 @@ def compare_schema_formats(recipe_path: Path, formats: list[str], out_dir: Path,
         grouped: dict[str, list[dict]] = defaultdict(list)
         for row in load_predictions(eval_dir):
             grouped[row["dataset"]].append(row)
-        results.append(FormatResult(schema_format, tokens, train_s,
-                                    {label: aggregate(rows) for label, rows in sorted(grouped.items())}))
+        result = FormatResult(schema_format, tokens, train_s,
+                              {label: aggregate(rows) for label, rows in sorted(grouped.items())})
+        if requests:
+            result.requests_tokens = float(np.mean([len(prompt_ids(tokenizer, r, config)) for r in requests]))
+            result.requests = _score_requests(model_dir, requests, out_dir / "requests" / schema_format, recipe)
+        results.append(result)
     (out_dir / "schema_formats.json").write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n")
     return results
+
+
+def _score_requests(model_dir: Path, requests: list[dict], eval_dir: Path, recipe: Recipe) -> dict[str, dict]:
+    """Greedy figures of a model on the requests: per task, and `with schema` over every row that has one."""
+    evaluate_model(model_dir, requests, eval_dir, batch_size=recipe.jsontune.eval_batch_size,
+                   max_new_tokens=REQUESTS_MAX_NEW_TOKENS, decoding=DecodingConfig("greedy"), label="requests",
+                   datasets=["requests"] * len(requests), overwrite=True)
+    rows = load_predictions(eval_dir)
+    groups = {**by_task(rows), WITH_SCHEMA: aggregate([row for row in rows if row.get("schema")])}
+    return groups
+
+
+def requests_table(results: list[FormatResult]) -> str:
+    """A row per rendering on the requests: prompt tokens, exact arguments of the function calls, schema adherence
+    and field F1 of the rows with a schema, fact F1 of the rows without one."""
+    header = ["schema in prompt", "prompt tokens", "exact arguments (function calls)", "schema adherence",
+              "field F1", "fact F1 (no schema)"]
+    body = [[r.schema_format, fmt(r.requests_tokens, 1),
+             fmt((r.requests.get("function_call") or {}).get("exact_match"), 3),
+             fmt((r.requests.get(WITH_SCHEMA) or {}).get("schema_adherence"), 3),
+             fmt((r.requests.get(WITH_SCHEMA) or {}).get("field_f1"), 3),
+             fmt((r.requests.get("schema_free") or {}).get("fact_f1"), 3)] for r in results if r.requests]
+    return "\n".join(markdown_table(header, body))
 
 
 def format_table(results: list[FormatResult]) -> str:

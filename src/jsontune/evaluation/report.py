@@ -420,7 +420,7 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
 
     lines += _by_test_split(table)
     splits = {IN_DOMAIN, HELD_OUT}
-    per_dataset = [r for r in table if r["dataset"] != ALL_DATASETS and r["dataset"] not in splits]
+    per_dataset = [r for r in table if r["dataset"] not in (ALL_DATASETS, SCHEMA_FREE) and r["dataset"] not in splits]
     slots = _has_slots(per_dataset)
     header = ["model", "decoding", "dataset", "n", "parse", "schema", "field F1", "semantic", "quality score"]
     header += ["slot F1", "intent acc."] if slots else []
@@ -433,8 +433,8 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         row += [_fmt_record_ci(r, "slot_f1"), _fmt_record_ci(r, "intent_accuracy")] if slots else []
         row += [fmt(r["latency_mean_s"], 2)]
         body.append(row)
-    table = markdown_table(header, body) if body else ["No per-row predictions were given."]
-    lines += ["## Per dataset", "", *table, ""]
+    dataset_lines = markdown_table(header, body) if body else ["No per-row predictions were given."]
+    lines += ["## Per dataset", "", *dataset_lines, ""]
 
     lines += _training_vs_decoding(runs)
     lines += _schema_free_section(table)

@@ -49,7 +49,9 @@ def test_slot_schema_shape():
             "intent": {"const": "GetWeather"},
             "slots": {
                 "type": "object",
-                "properties": {"city": {"$ref": "#/$defs/slot_value"}, "timeRange": {"$ref": "#/$defs/slot_value"}},
+                # Each slot says in a line what it holds, so a model can tell neighbours (state, country) apart.
+                "properties": {"city": {"$ref": "#/$defs/slot_value", "description": "a city"},
+                               "timeRange": {"$ref": "#/$defs/slot_value", "description": "a time or date"}},
                 "additionalProperties": False,
             },
         },
