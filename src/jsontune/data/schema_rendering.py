@@ -159,15 +159,24 @@ def _notes(node: dict, required: bool) -> str:
     return (f" ({', '.join(parts)})" if parts else "") + (f": {description}" if description else "")
 
 
-def _notes_lines(node: Any, root: dict, refs: int, prefix: str) -> list[str]:
-    """`- key: notes` for every key, at any depth (`items[].qty`), whose schema says something in words."""
+def _keyed(node: Any, root: dict, refs: int) -> tuple[dict, int, dict | None]:
+    """The object schema whose keys a value's lines name: the node itself, or its first alternative that names
+    keys; or, for a list that names none, (node, refs, its items' schema) to describe instead."""
     node, refs = resolve_ref(node, root, refs)
     if not _named_keys(node):
         branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
         if branch is not None:
             node, refs = resolve_ref(branch, root, refs)
         elif isinstance(node.get("items"), dict):
-            return _notes_lines(node["items"], root, refs, prefix + "[]")
+            return node, refs, node["items"]
+    return node, refs, None
+
+
+def _notes_lines(node: Any, root: dict, refs: int, prefix: str) -> list[str]:
+    """`- key: notes` for every key, at any depth (`items[].qty`), whose schema says something in words."""
+    node, refs, items = _keyed(node, root, refs)
+    if items is not None:
+        return _notes_lines(items, root, refs, prefix + "[]")
     required = set(node.get("required") or [])
     lines = []
     for key, child in _named_keys(node).items():
@@ -195,13 +204,9 @@ def _open(node: dict) -> bool:
 
 
 def _outline(node: Any, root: dict, depth: int, refs: int) -> list[str]:
-    node, refs = resolve_ref(node, root, refs)
-    if not _named_keys(node):
-        object_branch = next((b for b in _alternatives(node) if _named_keys(resolve_ref(b, root, refs)[0])), None)
-        if object_branch is not None:
-            node, refs = resolve_ref(object_branch, root, refs)
-        elif isinstance(node.get("items"), dict):
-            return _outline(node["items"], root, depth, refs)
+    node, refs, items = _keyed(node, root, refs)
+    if items is not None:
+        return _outline(items, root, depth, refs)
     required = set(node.get("required") or [])
     lines = []
     indent = "  " * depth
