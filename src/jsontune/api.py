@@ -94,9 +94,8 @@ def generate_json(
     source, tokenizer, config = _source(str(model_path), str(adapter) if adapter else None)
     saved = source.prompt_config()  # None for a model jsontune did not train: nothing to warn about
     if schema is None and saved is not None and saved.schema_in_prompt:
-        # Not a warning: the shipped data teaches requests without a schema too (12% of the synthetic extraction
-        # rows), so this is a use the model knows; the keys are its choice.
-        logger.info("no schema given: %s chooses the keys (pass schema= for the keys you want)", model_path)
+        logger.warning("%s was trained with the schema in its prompts; without a schema it writes keys of its "
+                       "own choosing: pass schema= for the keys you want", model_path)
     record = {"prompt": prompt, "schema": schema}
     ids = prompt_ids(tokenizer, record, config)
     check_prompts_fit([ids], [record], source.context_length(), max_new_tokens)
