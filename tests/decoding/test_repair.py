@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -309,3 +310,23 @@ def test_a_recovered_value_keeps_its_json_types(text: str) -> None:
     assert value == {"n": 5, "x": 2.5, "big": 12345678901234567890, "ok": True, "none": None, "tags": ["a", 1]}
     assert [type(value[k]) for k in ("n", "x", "big", "ok")] == [int, float, int, bool]
     assert type(value["tags"][1]) is int
+
+
+_PAST_PYTHONS_LIMIT = "9" * (sys.get_int_max_str_digits() + 700)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": %s}' % _PAST_PYTHONS_LIMIT,
+    '{"a": -%s, "b": 1,}' % _PAST_PYTHONS_LIMIT,
+    '{"a": 1,, "b": %s}' % _PAST_PYTHONS_LIMIT,  # a defect before it sends the span to json_repair
+    'The answer: {"a": [%s]} done' % _PAST_PYTHONS_LIMIT,
+])
+def test_an_integer_python_cannot_read_is_refused_not_turned_into_a_string(text: str) -> None:
+    # json.loads refuses integers past sys.get_int_max_str_digits(); json_repair would return it as a string.
+    recovery = recover_json(text)
+    assert (recovery.ok, recovery.value) == (False, None)
+    assert "integer" in recovery.reason or "out of range" in recovery.reason
+
+
+def test_the_same_digits_inside_a_string_stay_a_string() -> None:
+    assert recover_json('{"a": "%s"}' % _PAST_PYTHONS_LIMIT).value == {"a": _PAST_PYTHONS_LIMIT}

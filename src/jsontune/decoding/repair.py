@@ -16,6 +16,9 @@ Rules, in order:
    `json.dumps(..., allow_nan=False)`. A repaired one must also be non-empty (`{` alone repairs to {})
    and keep the type its opening bracket promised (json_repair turns `{prose}` into a list); bare
    NaN/Infinity/nan/inf are refused rather than repaired, since json_repair turns them into strings.
+   So is an integer longer than Python's conversion limit (`sys.get_int_max_str_digits()`, 4,300 digits by
+   default): `json.loads` cannot read it and json_repair would turn it into a string. A value keeps the
+   types its text wrote, or it is refused with the reason.
 4. Whatever the road, a recovered value holds only text that UTF-8 can write: `"\\ud800"` is a valid JSON
    escape that decodes to half of a surrogate pair, which would crash the writer of the predictions.
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +60,15 @@ _OPENER = re.compile(
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)[ \t]*[\w.+-]*[ \t\r]*$", re.MULTILINE)
 # NaN/Infinity (and Python's nan/inf) outside strings: json_repair would turn them into strings, even
 # -Infinity into "Infinity", so a span holding one is refused instead of repaired.
-_CONSTANT_OR_QUOTE = re.compile(r"""["'\\]|(?<![\w.])-?(?:NaN|Infinity|nan|inf)(?![\w.])""")
+# An integer literal longer than Python converts (0 means no limit) is refused the same way.
+_MAX_INT_DIGITS = sys.get_int_max_str_digits()
+_HUGE_INTEGER = rf"-?\d{{{_MAX_INT_DIGITS + 1},}}" if _MAX_INT_DIGITS else r"(?!)"
+_CONSTANT_OR_QUOTE = re.compile(
+    rf"""["'\\]|(?<![\w.])(?:-?(?:NaN|Infinity|nan|inf)|{_HUGE_INTEGER})(?![\w.])""")
 _INVALID = "not valid JSON"
 _NOT_PLAIN = "not plain JSON: NaN, Infinity or a number out of range"
+_TOO_MANY_DIGITS = (f"not plain JSON: an integer of more than {_MAX_INT_DIGITS} digits, more than Python "
+                    "reads (sys.get_int_max_str_digits())")
 _NOT_UTF8_TEXT = "not UTF-8 text: it holds a lone surrogate"
 
 
@@ -155,7 +165,9 @@ def _bracket_scan(text: str, start: int, quotes: str, stop_when_closed: bool) ->
 def _loads_plain(text: str) -> tuple[bool, Any, str | None]:
     """json.loads that refuses NaN/Infinity and out-of-range numbers: (ok, value, reason)."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_read_integer)
+    except _TooManyDigits:
+        return False, None, _TOO_MANY_DIGITS
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return False, None, _INVALID
     problem = _plain_problem(value)
@@ -166,6 +178,17 @@ def _loads_plain(text: str) -> tuple[bool, Any, str | None]:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+class _TooManyDigits(ValueError):
+    """An integer literal past Python's conversion limit."""
+
+
+def _read_integer(literal: str) -> int:
+    try:
+        return int(literal)
+    except ValueError as err:
+        raise _TooManyDigits(literal[:20]) from err
 
 
 def _plain_problem(value: Any) -> str | None:
@@ -206,7 +229,8 @@ def _recover_cleaned(text: str) -> Recovery:
 
 
 def _has_bare_constant(text: str) -> bool:
-    """Whether NaN/Infinity/nan/inf appears as a bare token, outside single- or double-quoted strings."""
+    """Whether NaN/Infinity/nan/inf, or an integer past Python's limit, appears as a bare token, outside
+    single- or double-quoted strings."""
     quote = ""
     escaped_at = -1
     for match in _CONSTANT_OR_QUOTE.finditer(text):
