@@ -1,5 +1,7 @@
 """jsontune: fine-tune causal language models to write JSON, and benchmark what they write."""
 
+from jsontune.models.bnb_hub_kernel import hide_hub_kernel_warning
+
 __version__ = "0.1.0"
 __all__ = ["InvalidJSON", "generate_json", "generate_json_lora"]
 
@@ -11,3 +13,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'jsontune' has no attribute {name!r}")
+
+
+# Before any import of bitsandbytes (peft and transformers make one): see jsontune.models.bnb_hub_kernel.
+hide_hub_kernel_warning()

@@ -27,6 +27,7 @@ from jsontune.data.splits import Splits
 from jsontune.errors import JsontuneError
 from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.base_model import resolve_model_name
+from jsontune.models.bnb_hub_kernel import explain_4bit_kernel
 from jsontune.models.hub import check_repo_id, hub_token, push_run
 from jsontune.models.loading import ModelSource, load_tokenizer
 from jsontune.recipe import Recipe
@@ -153,6 +154,8 @@ def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[Jsontun
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
     )
+    if model_args.load_in_4bit:
+        explain_4bit_kernel()
     # PEFT's function in fewer passes; on CPU the dropout's mask from raw random bits (jsontune.training.lora_layers)
     fast_lora_layers(trainer.model, cpu_dropout=trainer.args.device.type == "cpu")
     stop_id = end_of_turn_id(tokenizer)
