@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
@@ -600,3 +601,46 @@ def test_untrained_base_model_follows_the_test_split_schemas_within_the_budget(e
     metrics = evaluate_model(embedded_model_dir, sample, tmp_path, prompt_config=PromptConfig("chat"),
                              batch_size=12, max_new_tokens=256, decoding=DecodingConfig("constrained"))
     assert metrics["schema_adherence"] == 1.0 and metrics["cut_off_rate"] == 0.0
+
+
+def _schema_with_many_unenforced_places(n: int) -> dict:
+    """Real schemas look like this: nested oneOf, uniqueItems and conditionals in many properties."""
+    item = {"oneOf": [{"type": "string", "maxLength": 4}, {"type": "integer"}]}
+    properties = {f"field_{i:02d}": {"type": "array", "items": item, "uniqueItems": True, "maxItems": 2}
+                  for i in range(n)}
+    return {"type": "object", "properties": properties, "required": ["field_00"],
+            "if": {"required": ["field_01"]}, "then": {"required": ["field_02"]}}
+
+
+def test_eval_says_in_one_short_line_how_many_rows_had_which_keyword_unenforced(
+        tiny_model_dir, tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    records = [{"id": f"r{i}", "prompt": "Fields please.", "reference": {"field_00": ["a"]},
+                "schema": _schema_with_many_unenforced_places(12 + i)} for i in range(3)]
+    records.append({"id": "plain", "prompt": "A flag please.", "reference": {"a": True},
+                    "schema": SUITE["no additional properties"]})
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO):
+        result = _cli("eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out),
+                      "--decoding", "constrained", "--max-new-tokens", "24")
+    assert result.exit_code == 0, result.output
+    lines = [r.getMessage() for r in caplog.records]
+    assert max(map(len, lines)) <= 300, repr(max(lines, key=len))
+    (summary,) = [line for line in lines if "did not enforce" in line]
+    for counted in ("oneOf (3 rows)", "uniqueItems (3 rows)", "if (3 rows)"):
+        assert counted in summary
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows[0]["grammar_unenforced"]) == 12 * 2 + 1, "the places stay in the predictions"
+
+
+def test_a_server_cache_says_once_per_new_schema_what_it_does_not_enforce(
+        tokenizer, caplog: pytest.LogCaptureFixture) -> None:
+    backend = backend_for("llguidance", tokenizer, len(tokenizer), tokenizer.eos_token_id)
+    cache = GrammarCache(backend, Bounds(), warn_each_schema=True)
+    schema = _schema_with_many_unenforced_places(40)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            cache.for_schema(schema)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert len(line) <= 300 and "oneOf (40 places)" in line and "uniqueItems (40 places)" in line

@@ -61,7 +61,8 @@ class ChatModel:
         self.limits = limits
         bounds = bounds or Bounds()
         # strict: true and false compile the same schema differently, so each has its cache.
-        self._grammars = {strict: GrammarCache(backend, replace(bounds, close_objects=strict), GRAMMARS_KEPT)
+        self._grammars = {strict: GrammarCache(backend, replace(bounds, close_objects=strict), GRAMMARS_KEPT,
+                                              warn_each_schema=True)
                           for strict in (True, False)}
         self._tokens = token_table(tokenizer, vocab_size)
 

@@ -3,6 +3,11 @@
 `constraints_for(model, tokenizer, schemas)` gives one `RowGrammar` per prompt (its schema bounded and
 compiled by the chosen backend; a record without a schema, or whose schema does not compile, gets the
 generic JSON-object grammar), and a fresh grammar state for each answer (`Constraints.constraint`).
+
+What a grammar cannot promise is said in short lines (at most `LOG_LINE_CHARS`): real schemas list dozens of
+places a keyword is not enforced, and those places belong in each row's `grammar_unenforced`, not in the log.
+A batch (`eval`, `generate`) says once how many rows had which keyword unenforced; a server, which sees
+schemas without end, says it once per new schema, with counts instead of places.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 # The most compiles `with_culprit` spends looking for the part of a schema that does not compile.
 CULPRIT_COMPILES = 48
+# The longest line this module logs; the whole text stays in the rows (`grammar_unenforced`, `grammar_error`).
+LOG_LINE_CHARS = 300
+# The most keywords a summary names (the most frequent first).
+KEYWORDS_NAMED = 5
+# A backend's own warning about keywords it skips (llguidance: 'Unimplemented keys: ["if"] (3 times)').
+_UNIMPLEMENTED = re.compile(r"Unimplemented keys: (\[.*?\])")
 
 
 @dataclass
@@ -38,16 +51,20 @@ class RowGrammar:
 
 
 class GrammarCache:
-    """Compiles each distinct schema once per backend and bounds; warns once per schema about its gaps.
+    """Compiles each distinct schema once per backend and bounds.
 
     With `max_entries` it keeps only the most recently used grammars (a server sees schemas without end). It may
-    be shared by threads (a server prepares requests in a pool): one compiles at a time.
+    be shared by threads (a server prepares requests in a pool): one compiles at a time. With
+    `warn_each_schema` it says in one short line what each new schema's grammar does not enforce (a server);
+    without, the caller sums the rows up (`unenforced_summary`).
     """
 
-    def __init__(self, backend: GrammarBackend, bounds: Bounds, max_entries: int | None = None):
+    def __init__(self, backend: GrammarBackend, bounds: Bounds, max_entries: int | None = None,
+                 warn_each_schema: bool = False):
         self.backend = backend
         self.bounds = bounds
         self.max_entries = max_entries
+        self.warn_each_schema = warn_each_schema
         self._cache: OrderedDict[str, RowGrammar] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -72,24 +89,71 @@ class GrammarCache:
             error = None
         except GrammarError as failure:
             error = with_culprit(str(failure), target, self.backend)
-            logger.warning("%s; that schema's rows use the generic JSON-object grammar", error)
+            logger.warning(_short(f"a schema does not compile, so its rows use the generic JSON-object grammar "
+                                  f"(the whole error is in grammar_error): {error}"))
             compiled, warnings = self.backend.compile(any_object_schema(self.bounds))
         unenforced += [f"{self.backend.name}: {w}" for w in warnings if not _already_listed(w, unenforced)]
-        if unenforced:
-            logger.warning("%s does not enforce parts of a schema (%s); answers are checked with jsonschema",
-                           self.backend.name, "; ".join(unenforced))
+        if unenforced and self.warn_each_schema:
+            counts = Counter(keyword for item in unenforced for keyword in keywords_of(item))
+            logger.warning(_short(f"{self.backend.name} does not enforce parts of a new schema: "
+                                  f"{_counted(counts, 'place')}; answers are checked with jsonschema"))
         return RowGrammar(compiled, unenforced, error)
 
 
-def _already_listed(warning: str, unenforced: list[str]) -> bool:
-    """Whether a backend's 'Unimplemented keys: ["a", "b"]' warning only repeats keywords the audit named."""
-    if not warning.startswith("Unimplemented keys:"):
-        return False
+def keywords_of(item: str) -> set[str]:
+    """The keywords an unenforced item names: 'uniqueItems at /tags: why' -> {'uniqueItems'}; a backend's
+    'Unimplemented keys: ["if", "then"] (3 times)' -> {'if', 'then'}; another backend warning, cut short."""
+    if " at /" in item:
+        return {item.split(" at ", 1)[0]}
+    keys = _unimplemented_keys(item)
+    return set(keys) if keys else {_short(item, 60)}
+
+
+def _unimplemented_keys(warning: str) -> list[str] | None:
+    """The keys of a backend's 'Unimplemented keys: [...]' warning, or None for any other warning."""
+    match = _UNIMPLEMENTED.search(warning)
+    if match is None:
+        return None
     try:
-        keys = json.loads(warning.split(":", 1)[1])
+        keys = json.loads(match.group(1))
     except json.JSONDecodeError:
+        return None
+    return [str(key) for key in keys] if isinstance(keys, list) else None
+
+
+def unenforced_summary(backend: str, rows: Iterable[list[str]]) -> str | None:
+    """One short line: how many rows had which keyword unenforced (None when every grammar was whole)."""
+    counts: Counter[str] = Counter()
+    for items in rows:
+        counts.update(set().union(*map(keywords_of, items)))
+    if not counts:
+        return None
+    return _short(f"{backend} did not enforce {_counted(counts, 'row')}; answers are checked with jsonschema, and "
+                  "each row's grammar_unenforced names the places")
+
+
+def _counted(counts: Counter[str], unit: str) -> str:
+    named = [f"{keyword} ({n} {unit}{'s' if n > 1 else ''})"
+             for keyword, n in counts.most_common(KEYWORDS_NAMED)]
+    more = len(counts) - len(named)
+    return ", ".join(named) + (f" and {more} more keyword{'s' if more > 1 else ''}" if more else "")
+
+
+def _short(text: str, limit: int = LOG_LINE_CHARS) -> str:
+    """The text on one line, cut to `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _already_listed(warning: str, unenforced: list[str]) -> bool:
+    """Whether a backend's 'Unimplemented keys: ["a", "b"]' warning only repeats keywords the audit named
+    (`then` and `else` go with a named `if`)."""
+    keys = _unimplemented_keys(warning)
+    if keys is None:
         return False
     named = {item.split(" at ", 1)[0] for item in unenforced}
+    if "if" in named:
+        named |= {"then", "else"}
     return set(keys) <= named
 
 
@@ -121,8 +185,10 @@ def constraints_for(model, tokenizer, schemas: list[dict | None], backend: str =
     vocab_size = model.config.vocab_size
     stop = stop_token if stop_token is not None else tokenizer.eos_token_id
     cache = GrammarCache(backend_for(backend, tokenizer, vocab_size, stop), bounds)
-    return Constraints(cache.backend, [cache.for_schema(schema) for schema in schemas], vocab_size, stop,
-                       token_table(tokenizer, vocab_size), bounds)
+    rows = [cache.for_schema(schema) for schema in schemas]
+    if summary := unenforced_summary(cache.backend.name, (row.unenforced for row in rows)):
+        logger.warning(summary)
+    return Constraints(cache.backend, rows, vocab_size, stop, token_table(tokenizer, vocab_size), bounds)
 
 
 def compile_error(schema: dict | None, tokenizer, vocab_size: int, backend: str = DEFAULT_BACKEND,
