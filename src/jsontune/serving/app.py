@@ -7,8 +7,9 @@ Endpoints: `GET /health` (no key needed: the model thread's figures, for load ba
 `GET /v1/models`, `POST /v1/chat/completions` (whole, or streamed as server-sent events:
 `jsontune.serving.streaming`). Every error is an OpenAI error object
 (`jsontune.serving.protocol`), never a traceback: 400 for a bad field, 401 for a missing or wrong key, 404 for
-an unknown model or path, 413 for a body over the limit, 503 with `Retry-After` when the queue is full, 504
-when an answer takes longer than the server's timeout, 500 (logged here, its message generic) for a bug.
+an unknown model or path, 413 for a body over the limit, 503 with `Retry-After` when the queue is full or more
+requests are open than the server takes (`RequestLimit`, before their bodies are read), 504 when an answer takes
+longer than the server's timeout, 500 (logged here, its message generic) for a bug.
 
 The event loop never runs the model or compiles a grammar: preparing a request (tokenizing, compiling its
 schema, building its first grammar state) runs in a thread of the pool, decoding on the model thread. The
@@ -49,6 +50,35 @@ class ServerSettings:
     timeout_s: float  # the longest a request may wait for its answer, queue included
     max_body_bytes: int
     api_key: str | None = field(repr=False)  # None: no key asked
+    max_open_requests: int | None = None  # None: no limit (see RequestLimit)
+
+
+class RequestLimit:
+    """ASGI middleware: at most `limit` HTTP requests open at once; the next get the busy error object.
+
+    It answers before the app reads a body, so a flood of slow uploads cannot hold memory, and it answers in the
+    API's own shape (an OpenAI error object with `Retry-After`), where uvicorn's `limit_concurrency` would answer
+    a plain-text 503.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+        self.open = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.open >= self.limit:
+            busy = _busy()
+            await JSONResponse(busy.body(), status_code=busy.status, headers=busy.headers)(scope, receive, send)
+            return
+        self.open += 1  # one event loop: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open -= 1
 
 
 class _Disconnected(Exception):
@@ -65,6 +95,8 @@ def create_app(chat: ChatModel, worker: ModelWorker, settings: ServerSettings) -
         await run_in_threadpool(worker.stop)
 
     app = FastAPI(title="jsontune", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    if settings.max_open_requests is not None:
+        app.add_middleware(RequestLimit, limit=settings.max_open_requests)
     created = int(time.time())
     key = settings.api_key.encode() if settings.api_key else None
 

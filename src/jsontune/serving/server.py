@@ -30,11 +30,7 @@ def serve(model: str, adapter: str | None = None, options: ServeOptions = ServeO
     import uvicorn
 
     app = build_app(model, adapter, options)
-    # Connections beyond what the queue can hold (twice over, for refusals and /health) are refused by uvicorn
-    # before their bodies are read, so a flood of slow uploads cannot hold memory.
-    connections = 2 * (options.max_batch_size + options.max_queue) + 16
-    uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_S,
-                limit_concurrency=connections)
+    uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_S)
 
 
 def build_app(model: str, adapter: str | None, options: ServeOptions):
@@ -65,7 +61,11 @@ def build_app(model: str, adapter: str | None, options: ServeOptions):
                      Limits(options.max_tokens, options.max_prompt_tokens), options.bounds)
     worker = ModelWorker(Engine(weights, tokenizer, stop, options.max_batch_size), options.max_batch_size, capacity,
                          options.max_queue)
-    settings = ServerSettings(options.served_model_name or model, options.timeout_s, options.max_body_bytes, key)
+    # Requests beyond what the queue can hold (twice over, for refusals and /health) are refused before their
+    # bodies are read (jsontune.serving.app.RequestLimit).
+    open_requests = 2 * (options.max_batch_size + options.max_queue) + 16
+    settings = ServerSettings(options.served_model_name or model, options.timeout_s, options.max_body_bytes, key,
+                              open_requests)
     logger.info("serving %s as %r: %d rows at a time, %d waiting at most, prompts of %d tokens, answers of %d",
                 model, settings.model_name, worker.slots, options.max_queue, options.max_prompt_tokens,
                 options.max_tokens)
