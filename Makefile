@@ -63,8 +63,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not distributed" $(ARGS)
 
 data: setup
-	$(BIN)/jsontune data generate -o data/synthetic
-	$(BIN)/jsontune data snips ../shared/data/snips -o data/snips
+	$(BIN)/jsontune data generate -o data/synthetic --overwrite
+	$(BIN)/jsontune data snips ../shared/data/snips -o data/snips --overwrite
 
 clean:
 	rm -rf $(VENV) results models/complete models/lora

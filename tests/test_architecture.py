@@ -15,7 +15,8 @@ from tests import REPO
 PACKAGE = REPO / "src" / "jsontune"
 # Floors, bottom first (docs/architecture.md). A top-level module is a floor of its own.
 FLOORS = [
-    {"files", "errors"},
+    {"errors"},
+    {"files"},
     {"run_dir", "memory"},
     {"data"},
     {"models"},

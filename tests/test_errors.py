@@ -301,3 +301,77 @@ def test_push_under_hf_hub_offline_is_a_message(tmp_path, monkeypatch):
     run = tmp_path / "run"
     run.mkdir()
     assert_refused(invoke("push", run, "me/model"), "HF_HUB_OFFLINE is set", "--dry-run")
+
+
+# Items of issue 47: a Hub that does not answer, a folder of finished work.
+@pytest.fixture
+def silent_hub(monkeypatch):
+    """HF_ENDPOINT at a server that accepts connections and never answers (a network that drops packets)."""
+    import socket
+
+    from jsontune.models import loading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(loading, "HUB_CHECK_TIMEOUT_S", 0.5)
+    yield
+    listener.close()
+
+
+def test_a_hub_id_without_a_hub_that_answers_is_refused_at_once_naming_the_offline_setting(
+        no_model_load, silent_hub, data_file, tmp_path):
+    result = invoke("eval", "--model", "someone/no-such-model", "--data", data_file, "--out", tmp_path / "out")
+    assert_refused(result, "someone/no-such-model", "did not answer within 0.5 s", "HF_HUB_OFFLINE=1")
+
+
+def test_training_from_a_hub_id_without_a_hub_that_answers_is_refused_at_once(make_recipe, silent_hub):
+    result = invoke("train", make_recipe(model_name_or_path="someone/no-such-model"))
+    assert_refused(result, "did not answer within 0.5 s", "HF_HUB_OFFLINE=1")
+
+
+def test_training_into_a_finished_run_is_refused_naming_the_folder_and_the_flag(make_recipe, tmp_path, no_model_load):
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    (finished / "jsontune_prompt.json").write_text("{}")
+    result = invoke("train", make_recipe(output_dir=str(finished)))
+    assert_refused(result, str(finished), "finished training", "--overwrite")
+    assert (finished / "jsontune_prompt.json").read_text() == "{}"
+
+
+def test_grpo_into_a_finished_run_or_into_its_own_start_is_refused(tiny_model_dir, tiny_data, tmp_path,
+                                                                   no_model_load):
+    import yaml
+
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    (finished / "jsontune_prompt.json").write_text("{}")
+
+    def grpo_recipe(output_dir) -> Path:
+        path = tmp_path / "grpo.yaml"
+        path.write_text(yaml.safe_dump({"model_name_or_path": str(tiny_model_dir), "output_dir": str(output_dir),
+                                        "jsontune": {"data_files": [str(tiny_data)]}}))
+        return path
+
+    assert_refused(invoke("grpo", grpo_recipe(finished)), str(finished), "--overwrite")
+    assert_refused(invoke("grpo", grpo_recipe(tiny_model_dir)), "is the run being reinforced")
+
+
+def test_data_commands_refuse_to_replace_files_unless_told(tmp_path):
+    out = tmp_path / "synthetic"
+    out.mkdir()
+    (out / "records.jsonl").write_text("mine\n")
+    assert_refused(invoke("data", "generate", "--out", out, "--per-domain", "1"),
+                   str(out / "records.jsonl"), "--overwrite")
+    assert (out / "records.jsonl").read_text() == "mine\n"
+    assert invoke("data", "generate", "--out", out, "--per-domain", "1", "--overwrite").exit_code == 0
+    assert (out / "records.jsonl").read_text() != "mine\n"
+
+    snips = tmp_path / "snips"
+    source = tmp_path / "train_PlayMusic.json"
+    source.write_text(json.dumps({"PlayMusic": [{"data": [{"text": "play "}, {"text": "adele", "entity": "artist"}]}]}))
+    assert invoke("data", "snips", source, "--out", snips).exit_code == 0
+    assert_refused(invoke("data", "snips", source, "--out", snips), "PlayMusic.jsonl", "--overwrite")
+    assert invoke("data", "snips", source, "--out", snips, "--overwrite").exit_code == 0

@@ -98,6 +98,9 @@ def train(
     ctx: typer.Context,
     recipe: Path = typer.Argument(..., help="Recipe YAML (recipes/lora.yaml, recipes/complete.yaml, ...); "
                                             "--config RECIPE says the same, as TRL's scripts take it."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the finished training output_dir holds (its "
+                                                              "folder is emptied first); without it such a folder "
+                                                              "is refused. An unfinished one is resumed either way."),
 ) -> None:
     """Fine-tune with a recipe. Any recipe key can be overridden after it: --max_steps 5 --output_dir D.
 
@@ -109,7 +112,7 @@ def train(
 
     _setup_logging()
     loaded = load_recipe(recipe, list(ctx.args))
-    figures = run_training(loaded)
+    figures = run_training(loaded, overwrite=overwrite)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
@@ -126,6 +129,8 @@ def grpo(
     recipe: Path = typer.Argument(..., help="GRPO recipe YAML (recipes/grpo.yaml): TRL's GRPOConfig and ModelConfig "
                                             "keys, model_name_or_path a jsontune run folder, and the jsontune "
                                             "section."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the finished run output_dir holds; without "
+                                                              "it such a folder is refused."),
 ) -> None:
     """Reinforce a fine-tuned model with GRPO and JSON rewards. Recipe keys can be overridden after it, as for
     train: --max_steps 5 --output_dir D.
@@ -141,7 +146,7 @@ def grpo(
 
     _setup_logging()
     loaded = load_recipe(recipe, list(ctx.args), trainer_config=GRPOConfig)
-    figures = train_grpo(loaded)
+    figures = train_grpo(loaded, overwrite=overwrite)
     history = figures["reward_history"]["total"]
     last = f"{history[-1][1]:.3f}" if history else "-"
     typer.echo(f"{figures['global_steps']} steps, {figures['train_runtime_s']:.0f} s, last mean reward {last} "
@@ -822,10 +827,13 @@ def data_generate(
     seed: int | None = typer.Option(None, help="Seed (default: the shipped seed)."),
     augment: bool = typer.Option(True, help="Apply the augmentations (paraphrases, fact order, "
                                             "numbers as words, key styles)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing out/records.jsonl."),
 ) -> None:
     """Generate the embedded synthetic text-to-JSON dataset (out/records.jsonl)."""
     from jsontune.data import synthetic
+    from jsontune.files import check_replaceable
 
+    check_replaceable([out / synthetic.DATASET_FILENAME], overwrite)
     augmentation = synthetic.Augmentation() if augment else synthetic.Augmentation.none()
     counts = synthetic.write_dataset(out, per_domain or synthetic.DEFAULT_PER_DOMAIN,
                                      synthetic.DEFAULT_SEED if seed is None else seed, augmentation)
@@ -836,11 +844,14 @@ def data_generate(
 def data_snips(
     sources: list[Path] = typer.Argument(..., help="SNIPS-format JSON files or folders of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory: one <Intent>.jsonl per intent."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace <Intent>.jsonl files that exist in OUT."),
 ) -> None:
     """Convert SNIPS slot-filling files to the contract: {"intent": ..., "slots": {...}} per query."""
     from jsontune.benchmarks.snips import convert
+    from jsontune.files import check_replaceable
 
     records, report = convert.convert(sources)
+    check_replaceable([out / f"{intent}.jsonl" for intent in records], overwrite)
     counts = convert.write_converted(records, out)
     typer.echo(report.summary())
     for intent, count in counts.items():

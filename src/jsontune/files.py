@@ -1,4 +1,8 @@
-"""Atomic file writes: a failure leaves the previous file (or none), never half of one."""
+"""Atomic file writes: a failure leaves the previous file (or none), never half of one.
+
+A command replaces a file only when asked (`check_replaceable`): the rule every jsontune command that writes
+finished work follows (run folders: `jsontune.run_dir`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from jsontune.errors import JsontuneError
+
+
+def check_replaceable(paths: list[Path], overwrite: bool) -> None:
+    """Raise `JsontuneError` naming the first of `paths` that exists, unless `overwrite`. Run before any work."""
+    existing = [path for path in paths if path.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise JsontuneError(f"{existing[0]}{more}: exists; pass --overwrite to replace it, or choose another "
+                            "folder (--out DIR)")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:

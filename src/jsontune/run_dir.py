@@ -4,6 +4,9 @@
   jsontune's own files, which say how the model was made and must be prompted: the resolved recipe
   (`recipe.yaml`), the prompt settings (`jsontune_prompt.json`) and the training figures
   (`train_results.json`). A LoRA run holds an adapter (`adapter_config.json`) instead of a whole model.
+  A folder that holds a finished training is replaced only when asked (`check_training_folder`: train and
+  grpo take --overwrite), and then emptied first, so no file of the old run mixes with the new one; an
+  unfinished one (checkpoints, no prompt settings) is resumed.
 - An evaluation folder (`jsontune eval --out`) holds `predictions.jsonl` and `metrics.json`, written in that
   order, so a folder with metrics.json holds a finished evaluation. One that holds another evaluation is
   replaced only when asked (`check_evaluation_folder`), and its old files go before the new run starts.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +82,24 @@ def adapter_settings(directory: str | Path) -> dict[str, Any]:
     """The adapter's config (rank, alpha, target modules, ...); empty for a standalone model."""
     path = Path(directory) / ADAPTER_CONFIG_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def check_training_folder(directory: str | Path, overwrite: bool) -> None:
+    """The folder can take a new training: not a file, and holding no finished training unless `overwrite`.
+    Run before any work; `clear_training` then empties a finished one."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise RunDirError(f"{directory}: is a file; output_dir must be a folder")
+    if is_trained(directory) and not overwrite:
+        raise RunDirError(f"{directory}: holds a finished training (its {PROMPT_CONFIG_FILE}); pass "
+                          "--overwrite to replace it, or choose another folder (--output_dir DIR)")
+
+
+def clear_training(directory: str | Path) -> None:
+    """Remove a finished training's folder, so that none of its files (an adapter beside a new complete model,
+    its checkpoints, which would be resumed) outlives it. An unfinished folder is kept: it is resumed."""
+    if is_trained(directory):
+        shutil.rmtree(directory)
 
 
 def check_evaluation_folder(directory: str | Path, overwrite: bool) -> None:

@@ -343,7 +343,7 @@ def test_shipped_file_matches_the_generator(tmp_path: Path, default_records: lis
     regenerated = tmp_path / DATASET_FILENAME
     write_jsonl(regenerated, default_records)
     assert shipped.read_bytes() == regenerated.read_bytes(), (
-        "data/synthetic/records.jsonl is stale: regenerate it with: jsontune data generate -o data/synthetic"
+        "data/synthetic/records.jsonl is stale: regenerate it with: jsontune data generate -o data/synthetic --overwrite"
     )
     assert shipped.stat().st_size < 4 * 1024 * 1024
 

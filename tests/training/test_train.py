@@ -14,7 +14,7 @@ from jsontune.data.prompting import PromptConfig, compact_json, prompt_ids
 from jsontune.decoding.generate import generate
 from jsontune.models.loading import load_for_inference, load_weights, model_source
 from jsontune.recipe import RecipeError, load_recipe
-from jsontune.run_dir import TRAIN_RESULTS_FILE
+from jsontune.run_dir import TRAIN_RESULTS_FILE, RunDirError
 from jsontune.training.train import optimizer_steps_per_epoch, train, with_step_floor
 
 pytestmark = pytest.mark.slow
@@ -116,3 +116,18 @@ def test_min_train_steps_leaves_longer_budgets_and_a_set_max_steps_alone(make_re
     assert with_step_floor(fixed, 9, 100) is fixed
     with pytest.raises(RecipeError, match="min_train_steps must be 0 or more"):
         load_recipe(make_recipe(jsontune={"min_train_steps": -1}))
+
+
+def test_a_finished_run_is_replaced_only_when_asked_and_then_none_of_its_files_remain(make_recipe, tmp_path):
+    """An adapter left beside a new complete model would make the folder load as the old LoRA run."""
+    folder = str(tmp_path / "run")
+    train(load_recipe(make_recipe(max_steps=1, output_dir=folder)))
+    assert (Path(folder) / "adapter_config.json").is_file()
+
+    complete = load_recipe(make_recipe(use_peft=False, max_steps=1, output_dir=folder))
+    with pytest.raises(RunDirError, match="--overwrite"):
+        train(complete)
+    assert (Path(folder) / "adapter_config.json").is_file()
+    train(complete, overwrite=True)
+    assert not (Path(folder) / "adapter_config.json").exists()
+    assert (Path(folder) / "config.json").is_file() and (Path(folder) / TRAIN_RESULTS_FILE).is_file()

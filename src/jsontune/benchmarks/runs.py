@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from jsontune import run_dir
 from jsontune.recipe import Recipe
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,13 @@ RECIPES_FOLDER = "recipes"
 
 def train_in_subprocess(label: str, recipe: Recipe, results_dir: Path, command: str = "train") -> None:
     """Train as `scripts/sft.py` would (`jsontune train`; or `jsontune grpo` with command="grpo"), in a process
-    of its own; RuntimeError when it fails."""
+    of its own; RuntimeError when it fails. A benchmark trains its own models on every run, so a finished one
+    in the recipe's output_dir is replaced (`--overwrite`), and said so."""
     resolved = recipe.save(Path(results_dir) / RECIPES_FOLDER, f"{label}.yaml")
+    if run_dir.is_trained(recipe.training.output_dir):
+        logger.info("replacing the %s model in %s with a new training", label, recipe.training.output_dir)
     logger.info("training the %s model with %s (resolved from %s)", label, resolved, recipe.path)
-    returncode = run_child([sys.executable, "-m", "jsontune.cli", command, str(resolved)])
+    returncode = run_child([sys.executable, "-m", "jsontune.cli", command, str(resolved), "--overwrite"])
     if returncode != 0:
         raise RuntimeError(f"training the {label} model failed (exit code {returncode}); see the log above")
 

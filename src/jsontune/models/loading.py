@@ -8,13 +8,17 @@ loads the weights. An adapter folder names its base (`jsontune.run_dir.adapter_b
 found, or prepared again, by its name. The tokenizer is the adapter's when there is one (it carries the
 chat template training used), with the pad-token fallback every jsontune path shares (`load_tokenizer`).
 The prompt settings saved beside a trained model come back with it, so it is prompted the way it was
-trained.
+trained. A Hub id is loaded only when the Hub answers within `HUB_CHECK_TIMEOUT_S` (`check_hub_reachable`):
+without a network, huggingface_hub retries for about 50 s before it fails; this check fails in seconds and
+names the setting that works offline.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +34,8 @@ from jsontune.models.base_model import EMBEDDED_MODELS, embedded_model_of, resol
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # Names the Hub reserves for its own pages (huggingface.co/models, ...): no user or organisation has them.
 HUB_RESERVED = ("models", "datasets", "spaces")
+# How long the Hub has to answer once before a Hub id is given up (a reply of any status counts).
+HUB_CHECK_TIMEOUT_S = 3.0
 
 
 def hub_offline() -> bool:
@@ -44,6 +50,33 @@ def is_hub_id(name: str | None) -> bool:
 
 class ModelPathError(MissingFileError):
     """A model or adapter path names nothing loadable."""
+
+
+def hub_endpoint() -> str:
+    """The Hub's address, as huggingface_hub reads it (HF_ENDPOINT, else huggingface.co)."""
+    return os.environ.get("HF_ENDPOINT", "").rstrip("/") or "https://huggingface.co"
+
+
+def check_hub_reachable(name: str) -> None:
+    """Raise `ModelPathError` within `HUB_CHECK_TIMEOUT_S` when the Hub does not answer, before any loading.
+
+    Any HTTP reply counts as an answer (a private or missing repository is then reported by huggingface_hub
+    itself). With HF_HUB_OFFLINE set nothing is asked: the user chose the cache.
+    """
+    if hub_offline():
+        return
+    endpoint = hub_endpoint()
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/api/models/{name}", method="HEAD"),
+                               timeout=HUB_CHECK_TIMEOUT_S).close()
+    except urllib.error.HTTPError:
+        return
+    except (urllib.error.URLError, OSError, ValueError) as err:  # ValueError: a malformed HF_ENDPOINT
+        reason = getattr(err, "reason", err)
+        raise ModelPathError(
+            f"{name}: no such folder here, and the Hub ({endpoint}) did not answer within {HUB_CHECK_TIMEOUT_S:g} s "
+            f"({reason}), so it cannot be loaded as a Hub id: give a local folder, or set HF_HUB_OFFLINE=1 to "
+            "load a copy from your Hugging Face cache") from None
 
 
 def load_tokenizer(source: str | Path, revision: str = "main"):
@@ -162,6 +195,7 @@ def model_source(model_path: str | Path, adapter: str | Path | None = None) -> M
     if hub_offline():
         raise ModelPathError(f"{path}: no such model folder here, and HF_HUB_OFFLINE is set, so it cannot be "
                              f"loaded as a Hub id (embedded models: {embedded})")
+    check_hub_reachable(name)
     return ModelSource(name, str(adapter) if adapter else None)
 
 

@@ -28,7 +28,7 @@ from jsontune.recipe import Recipe
 from jsontune.training.allocator import keep_freed_memory
 from jsontune.training.rewards import reward_functions
 from jsontune.training.time_budget import TimeBudgetCallback
-from jsontune.training.train import parameter_counts
+from jsontune.training.train import empty_finished_run, parameter_counts
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ def grpo_rows(records: list[dict], tokenizer, prompt_config) -> list[dict]:
             for record in records]
 
 
-def train_grpo(recipe: Recipe) -> dict[str, Any]:
-    """Reinforce the run folder `model_name_or_path` as the recipe says; returns the run's figures."""
+def train_grpo(recipe: Recipe, overwrite: bool = False) -> dict[str, Any]:
+    """Reinforce the run folder `model_name_or_path` as the recipe says; returns the run's figures.
+
+    An output_dir that holds a finished run is refused unless `overwrite` (`run_dir.check_training_folder`)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM
@@ -55,6 +57,10 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
     if not run_dir.is_model(Path(start)):
         raise JsontuneError(f"{recipe.path}: model_name_or_path {start!r} must be a jsontune run folder (an SFT "
                             "model or LoRA adapter, e.g. models/lora)")
+    if Path(args.output_dir).resolve() == Path(start).resolve():
+        raise JsontuneError(f"{recipe.path}: output_dir {args.output_dir!r} is the run being reinforced; choose "
+                            "another folder")
+    run_dir.check_training_folder(args.output_dir, overwrite)
     source = model_source(start)
     tokenizer = source.tokenizer()
     prompt_config = source.prompt_config() or recipe.prompt_config(tokenizer)
@@ -65,6 +71,8 @@ def train_grpo(recipe: Recipe) -> dict[str, Any]:
     if args.reward_weights is not None and len(args.reward_weights) != len(rewards):
         raise JsontuneError(f"{recipe.path}: reward_weights has {len(args.reward_weights)} weights for "
                             f"{len(rewards)} rewards ({', '.join(recipe.jsontune.rewards)})")
+    if overwrite:
+        empty_finished_run(args.output_dir)
     keep_freed_memory()  # as SFT's trainer does (not measured for GRPO)
     model = AutoModelForCausalLM.from_pretrained(source.base, dtype=torch.float32)
     peft_config = None

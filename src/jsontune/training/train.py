@@ -17,6 +17,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from accelerate import PartialState
 from datasets import Dataset
 from transformers import EarlyStoppingCallback
 from trl import get_peft_config, get_quantization_config
@@ -29,7 +30,7 @@ from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.base_model import resolve_model_name
 from jsontune.models.bnb_hub_kernel import explain_4bit_kernel
 from jsontune.models.hub import check_repo_id, hub_token, push_run
-from jsontune.models.loading import ModelSource, load_tokenizer
+from jsontune.models.loading import ModelSource, check_hub_reachable, is_hub_id, load_tokenizer
 from jsontune.recipe import Recipe
 from jsontune.training.allocator import keep_freed_memory
 from jsontune.training.callbacks import GenerationMetricsCallback
@@ -49,19 +50,23 @@ from jsontune.training.trainer import JsontuneTrainer
 logger = logging.getLogger(__name__)
 
 
-def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
+def train(recipe: Recipe, callbacks: tuple = (), overwrite: bool = False) -> dict[str, Any]:
     """Fine-tune as the recipe says; save the model, tokenizer, resolved recipe, prompt settings and figures.
 
-    Resumes from the last complete checkpoint in output_dir (`jsontune.training.checkpoints`). With
-    push_to_hub, the token is checked before training and the run is pushed at the end
-    (`jsontune.models.hub`), once, from rank 0.
+    Resumes from the last complete checkpoint in output_dir (`jsontune.training.checkpoints`). An output_dir
+    that holds a finished training is refused unless `overwrite`, and then emptied before training
+    (`jsontune.run_dir.check_training_folder`). With push_to_hub, the token is checked before training and
+    the run is pushed at the end (`jsontune.models.hub`), once, from rank 0.
     """
     training_args = recipe.training
+    run_dir.check_training_folder(training_args.output_dir, overwrite)
     check_launch(recipe)
     hub_repo, token = None, None
     if training_args.push_to_hub:
         hub_repo, token = check_repo_id(training_args.hub_model_id), hub_token()
 
+    if overwrite:
+        empty_finished_run(training_args.output_dir)
     trainer, prompt_config, splits = build_trainer(recipe)
     budget = TimeBudgetCallback(recipe.jsontune.max_train_seconds) if recipe.jsontune.max_train_seconds else None
     for callback in (*callbacks, budget):
@@ -111,10 +116,19 @@ def train(recipe: Recipe, callbacks: tuple = ()) -> dict[str, Any]:
     return figures
 
 
+def empty_finished_run(output_dir: str | Path) -> None:
+    """Remove a finished run from output_dir (`run_dir.clear_training`), once: rank 0 does it, the others wait."""
+    with PartialState().main_process_first():
+        if PartialState().is_main_process:
+            run_dir.clear_training(output_dir)
+
+
 def build_trainer(recipe: Recipe, splits: Splits | None = None) -> tuple[JsontuneTrainer, PromptConfig, Splits]:
     """The trainer of a recipe, with its prompt settings and data splits (the recipe's, unless given)."""
     training_args, model_args = recipe.training, recipe.model
     model_path = resolve_model_name(model_args.model_name_or_path)
+    if is_hub_id(model_path) and not Path(model_path).exists():
+        check_hub_reachable(model_path)
     tokenizer = load_tokenizer(model_path, model_args.model_revision)
     if training_args.chat_template_path:  # before tokenising, so that training, dev metrics and the saved
         # tokenizer all use it (TRL sets the same template again, which changes nothing)

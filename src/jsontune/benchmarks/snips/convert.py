@@ -5,7 +5,7 @@ a query is the concatenation of its segments' text and a segment with an `entity
 query becomes one record whose reference is `{"intent": ..., "slots": {...}}`, checked by one JSON
 Schema per intent. What the converter repairs or leaves out is counted in a `ConversionReport`.
 
-Regenerate the shipped data with `jsontune data snips ../shared/data/snips -o data/snips`.
+Regenerate the shipped data with `jsontune data snips ../shared/data/snips -o data/snips --overwrite`.
 """
 
 from __future__ import annotations
