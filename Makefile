@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup experiment snips-benchmark train eval bench test test-fast prepare-base data clean help
+.PHONY: setup experiment gpu-check snips-benchmark train eval bench test test-fast prepare-base data clean help
 
 help:
-	@echo "make experiment   fine-tune complete + LoRA (+ LoRA without the schema) on the embedded data, compare with the base"
+	@echo "make experiment   fine-tune complete + LoRA on the embedded data, compare with the base"
+	@echo "                  ARGS=\"--with-ablation\": also LoRA without the schema in its prompts (about 4.5 min more)"
 	@echo "                  ARGS=\"--with-grpo\": also LoRA + GRPO against LoRA trained for as long (about 30 min more)"
 	@echo "make test         run the test suite (installs what it needs)"
 	@echo "make snips-benchmark  SNIPS slot filling: LoRA and complete fine-tuning curves vs the published NLU engines (results/snips/; ~4.3 h on 2 CPU cores)"
@@ -19,6 +20,7 @@ help:
 	@echo "make eval MODEL=models/lora DATA=FILE.jsonl OUT=DIR ARGS='--decoding progressive'"
 	@echo "make bench        decoding speed: the engine vs HF generate; serving: 1 client vs 16; training speed: TRL defaults vs jsontune"
 	@echo "make prepare-base convert the embedded base model into models/base/"
+	@echo "make gpu-check    on a GPU: training speed and MFU, recipes in bf16, decoding, serving, ZeRO-2 (~8 min on one H100)"
 
 setup: $(STAMP)
 
@@ -54,6 +56,11 @@ bench: setup
 	$(BIN)/python scripts/bench_decoding.py
 	$(BIN)/python scripts/bench_serve.py
 	$(BIN)/python scripts/bench_train.py $(ARGS)
+
+# On a lent GPU: training speed and MFU, the recipes in bf16, decoding, serving, ZeRO-2; one table at the end
+# (results/gpu-check/gpu-check.md). ARGS="--dry-run" checks the steps on any machine.
+gpu-check: setup
+	$(BIN)/jsontune gpu-check $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -30,6 +30,7 @@ COMMANDS = [
     [str(BIN / "jsontune"), "serve", "--help"],
     [str(BIN / "jsontune"), "export", "--help"],
     [str(BIN / "jsontune"), "bench-serve", "--help"],
+    [str(BIN / "jsontune"), "gpu-check", "--help"],
     [str(BIN / "jsontune"), "experiment", "--help"],
     [str(BIN / "jsontune"), "snips-benchmark", "--help"],
     [str(BIN / "jsontune"), "prepare-base", "--help"],

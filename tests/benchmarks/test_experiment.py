@@ -13,7 +13,7 @@ from jsontune.evaluation.report import PANEL_TITLES
 pytestmark = pytest.mark.slow
 
 
-def test_experiment_trains_complete_lora_and_the_no_schema_ablation_and_benchmarks_them_with_the_base(
+def test_experiment_trains_complete_lora_and_with_ablation_the_no_schema_model_and_benchmarks_them_with_the_base(
         make_recipe, tiny_data, tmp_path, capsys):
     small = {"test_fraction": 0.5, "eval_max_new_tokens": 8, "eval_temperatures": [0.7], "dev_rows": 0,
              "eval_constrained_max_new_tokens": 24}
@@ -21,7 +21,7 @@ def test_experiment_trains_complete_lora_and_the_no_schema_ablation_and_benchmar
     lora = make_recipe(use_peft=True, max_steps=2, jsontune=small)
     results = tmp_path / "results"
 
-    runs = run_experiment(full, lora, results)
+    runs = run_experiment(full, lora, results, with_ablation=True)
 
     assert [(r.model, r.decoding) for r in runs] == [
         ("base", "greedy"), ("base", "constrained"), ("complete", "greedy"), ("complete", "progressive"),
@@ -66,12 +66,13 @@ def test_experiment_trains_complete_lora_and_the_no_schema_ablation_and_benchmar
         == ["| base", "| complete", "| lora"]
     assert "report.md" in capsys.readouterr().out
 
-    # Skipping training still benchmarks what was trained before; --dataset swaps the data.
+    # Skipping training still benchmarks what was trained before; without --with-ablation the ablation is no part
+    # of the comparison, even where one was trained before; --dataset swaps the data.
     unconstrained = {**small, "eval_constrained": False}
     full = make_recipe(use_peft=False, max_steps=2, jsontune=unconstrained)
     lora = make_recipe(use_peft=True, max_steps=2, jsontune=unconstrained)
-    again = run_experiment(full, lora, tmp_path / "again", skip_complete=True, skip_lora=True, skip_ablation=True)
-    assert [r.model for r in again] == ["base", "complete", "complete", "lora", "lora", "lora-no-schema"]
+    again = run_experiment(full, lora, tmp_path / "again", skip_complete=True, skip_lora=True)
+    assert [r.model for r in again] == ["base", "complete", "complete", "lora", "lora"]
     with pytest.raises(FileNotFoundError, match="--dataset"):
         run_experiment(full, lora, tmp_path / "x", dataset=str(tmp_path / "absent.jsonl"))
 
@@ -92,10 +93,10 @@ def test_with_grpo_the_lora_model_is_reinforced_and_lora_trains_as_long_again_fo
         "jsontune": {"data_files": [str(tiny_data)], "rewards": ["strict_json", "field_f1"], **small}}))
     results = tmp_path / "results"
     with pytest.raises(FileNotFoundError, match="--with-grpo starts from the LoRA model"):
-        run_experiment(complete, lora, results, skip_complete=True, skip_lora=True, skip_ablation=True,
+        run_experiment(complete, lora, results, skip_complete=True, skip_lora=True,
                        with_grpo=True, grpo_recipe=grpo)
 
-    runs = run_experiment(complete, lora, results, skip_complete=True, skip_ablation=True, with_grpo=True,
+    runs = run_experiment(complete, lora, results, skip_complete=True, with_grpo=True,
                           grpo_recipe=grpo)
 
     trained = [(r.model, r.decoding) for r in runs if r.model.startswith("lora")]
@@ -123,3 +124,12 @@ def run_dir_figures(directory):
     from jsontune.run_dir import read_train_results
 
     return read_train_results(directory)
+
+
+def test_the_old_skip_ablation_flag_is_refused_with_what_replaced_it():
+    from typer.testing import CliRunner
+
+    from jsontune.cli import app
+
+    result = CliRunner().invoke(app, ["experiment", "--skip-ablation"])
+    assert result.exit_code == 2 and "--with-ablation" in result.output

@@ -10,8 +10,10 @@ and how much from decoding. `results/benchmarks/` receives the per-run predictio
 metrics, then the plot, CSV, metadata and report (`jsontune.evaluation.report`).
 
 "Complete" is the original experiment's "complete fine-tuning": every weight of the model trains.
-"lora-no-schema" is the ablation: the LoRA recipe with `schema_in_prompt: false`, so the report shows
-what reading the schema buys. It is scored greedily only (what the model itself learned).
+With `--with-ablation`, "lora-no-schema" is trained too: the LoRA recipe with `schema_in_prompt: false`, so the
+report shows what reading the schema buys. It is scored greedily only (what the model itself learned). It is not
+trained by default: its answer has not changed run after run (held-out field F1 0.05-0.09 against 0.54-0.61
+with the schema), and its 4.5 minutes are what keeps the experiment inside 25 minutes.
 
 With `--with-grpo`, two more rows compare what the same extra time buys: "lora+grpo" reinforces the LoRA
 model with GRPO (recipes/grpo.yaml, JSON rewards), and "lora+more-sft" is the LoRA recipe trained for longer,
@@ -63,12 +65,12 @@ def run_experiment(
     skip_benchmark: bool = False,
     dataset: str | None = None,
     debug: bool = False,
-    skip_ablation: bool = False,
+    with_ablation: bool = False,
     with_grpo: bool = False,
     grpo_recipe: str | Path = DEFAULT_GRPO_RECIPE,
 ) -> list[BenchmarkRun]:
-    """Train (unless skipped), then benchmark base, complete, LoRA and the no-schema ablation on the test split
-    (and, with_grpo, LoRA + GRPO against LoRA trained for as long)."""
+    """Train (unless skipped), then benchmark base, complete and LoRA on the test split (with_ablation, the LoRA
+    recipe without the schema too; with_grpo, LoRA + GRPO against LoRA trained for as long)."""
     started = time.perf_counter()
     overrides = DEBUG_OVERRIDES if debug else []
 
@@ -83,7 +85,8 @@ def run_experiment(
     lora_dir = Path(recipes["lora"].training.output_dir)
     beside = {label: str(lora_dir.with_name(f"{lora_dir.name}-{suffix}"))
               for label, suffix in ((ABLATION, "no-schema"), (MORE_SFT, "more-sft"), (GRPO, "grpo"))}
-    recipes[ABLATION] = load(lora_recipe, ["--schema_in_prompt", "false", "--output_dir", beside[ABLATION]])
+    if with_ablation:
+        recipes[ABLATION] = load(lora_recipe, ["--schema_in_prompt", "false", "--output_dir", beside[ABLATION]])
     if with_grpo:
         from trl import GRPOConfig
 
@@ -97,8 +100,8 @@ def run_experiment(
     results_dir = Path(results_dir)
     timings: dict[str, float] = {}
 
-    for label, skip in (("complete", skip_complete), ("lora", skip_lora), (ABLATION, skip_ablation)):
-        if not skip:
+    for label, skip in (("complete", skip_complete), ("lora", skip_lora), (ABLATION, False)):
+        if label in recipes and not skip:
             began = time.perf_counter()
             train_in_subprocess(label, recipes[label], results_dir)
             timings[f"train_{label}_s"] = time.perf_counter() - began
