@@ -91,3 +91,15 @@ def make_recipe(tmp_path, tiny_model_dir, tiny_data):
         return path
 
     return make
+
+
+@pytest.fixture
+def silent_endpoint() -> str:
+    """The URL of a server that accepts connections and never answers (a network that drops packets)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()

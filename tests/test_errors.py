@@ -305,20 +305,13 @@ def test_push_under_hf_hub_offline_is_a_message(tmp_path, monkeypatch):
 
 # Items of issue 47: a Hub that does not answer, a folder of finished work.
 @pytest.fixture
-def silent_hub(monkeypatch):
-    """HF_ENDPOINT at a server that accepts connections and never answers (a network that drops packets)."""
-    import socket
-
+def silent_hub(monkeypatch, silent_endpoint):
+    """HF_ENDPOINT at a server that never answers, for the check jsontune makes (read when it asks)."""
     from jsontune.models import loading
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    monkeypatch.setenv("HF_ENDPOINT", silent_endpoint)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(loading, "HUB_CHECK_TIMEOUT_S", 0.5)
-    yield
-    listener.close()
 
 
 def test_a_hub_id_without_a_hub_that_answers_is_refused_at_once_naming_the_offline_setting(
@@ -375,3 +368,20 @@ def test_data_commands_refuse_to_replace_files_unless_told(tmp_path):
     assert invoke("data", "snips", source, "--out", snips).exit_code == 0
     assert_refused(invoke("data", "snips", source, "--out", snips), "PlayMusic.jsonl", "--overwrite")
     assert invoke("data", "snips", source, "--out", snips, "--overwrite").exit_code == 0
+
+
+def test_a_command_given_a_hub_id_ends_in_seconds_where_the_hub_never_answers(tmp_path, data_file, silent_endpoint):
+    """End to end, in a process of its own whose huggingface_hub reads HF_ENDPOINT as it starts: nothing waits
+    on the endpoint (bitsandbytes' import included; before, the command was still waiting after 600 s), and the
+    message names the offline setting."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_ENDPOINT": silent_endpoint}
+    env.pop("HF_HUB_OFFLINE", None)
+    done = subprocess.run([sys.executable, "-m", "jsontune.cli", "eval", "--model", "someone/no-such-model",
+                           "--data", str(data_file), "--out", str(tmp_path / "out")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "did not answer within 3 s" in done.stderr and "HF_HUB_OFFLINE=1" in done.stderr

@@ -1,6 +1,6 @@
 """jsontune: fine-tune causal language models to write JSON, and benchmark what they write."""
 
-from jsontune.models.bnb_hub_kernel import hide_hub_kernel_warning
+from jsontune.models.bnb_hub_kernel import hide_hub_kernel_warning, refuse_hub_kernel
 
 __version__ = "0.1.0"
 __all__ = ["InvalidJSON", "generate_json", "generate_json_lora"]
@@ -16,4 +16,5 @@ def __getattr__(name: str):
 
 
 # Before any import of bitsandbytes (peft and transformers make one): see jsontune.models.bnb_hub_kernel.
+refuse_hub_kernel()
 hide_hub_kernel_warning()

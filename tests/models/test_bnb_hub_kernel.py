@@ -1,4 +1,5 @@
-"""bitsandbytes' Hub-kernel warning stays out of runs without 4-bit layers, and is one plain line with them."""
+"""bitsandbytes' Hub kernel is never fetched; its warning stays out of runs without 4-bit layers, and is one plain
+line with them."""
 
 from __future__ import annotations
 
@@ -40,3 +41,26 @@ def test_importing_jsontune_then_bitsandbytes_prints_no_kernel_warning() -> None
                            "import bitsandbytes"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "kernels-community" not in done.stderr + done.stdout
+
+
+def test_importing_bitsandbytes_asks_the_hub_nothing_even_where_the_hub_never_answers(silent_endpoint) -> None:
+    # Before jsontune refused the kernel, this import waited on the endpoint for over 600 s.
+    import os
+
+    env = {**os.environ, "HF_ENDPOINT": silent_endpoint}
+    env.pop("HF_HUB_OFFLINE", None)
+    done = subprocess.run([sys.executable, "-c", "import jsontune, bitsandbytes"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_only_the_bitsandbytes_kernel_is_refused(monkeypatch) -> None:
+    kernels = pytest.importorskip("kernels")  # a dependency of transformers: present wherever jsontune is
+    asked = []
+    monkeypatch.setattr(kernels, "get_kernel", lambda repo_id, **kwargs: asked.append(repo_id) or "kernel")
+    bnb_hub_kernel.refuse_hub_kernel()
+    bnb_hub_kernel.refuse_hub_kernel()  # idempotent: wrapped once
+
+    with pytest.raises(bnb_hub_kernel.HubKernelRefused, match="does not fetch"):
+        kernels.get_kernel(bnb_hub_kernel.BNB_KERNEL_REPO, version=1)
+    assert kernels.get_kernel("someone/another-kernel") == "kernel" and asked == ["someone/another-kernel"]
