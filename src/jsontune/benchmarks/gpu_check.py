@@ -46,7 +46,7 @@ class Step:
     what: str
     jsontune_args: tuple[str, ...]
     keep: tuple[str, ...]
-    timeout_s: int
+    timeout_s: float
     launch: tuple[str, ...] = ()
 
     def launch_args(self) -> list[str]:
