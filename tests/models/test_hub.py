@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jsontune.errors import JsontuneError
 from tests import REPO
 
 BIN = Path(sys.executable).parent
@@ -139,6 +140,19 @@ def test_bad_inputs_are_named(tmp_path, lora_dir_stub):
     full.mkdir()
     (full / "config.json").write_text("{}")
     assert "--merged needs a LoRA run" in _push([str(full), "me/x", "--merged", "--dry-run"], env).stderr
+
+
+def test_a_dry_run_that_fails_leaves_no_temporary_staging_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from jsontune.models.hub import push_run
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with pytest.raises(JsontuneError, match="not a jsontune run folder"):
+        push_run(tmp_path, "me/x", dry_run=True)
+    assert list(temp.iterdir()) == []
 
 
 def test_the_card_of_a_metrics_json_benchmark_names_its_decoding_mode(tmp_path, lora_dir_stub):

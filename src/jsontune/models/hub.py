@@ -111,7 +111,8 @@ def stage_run(run_dir: str | Path, stage_dir: str | Path, repo_id: str, merged: 
 def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: bool = False,
              dry_run: bool = False, stage_dir: str | Path | None = None, benchmark: str | Path | None = None,
              token: str | None = None) -> PushResult:
-    """Stage a run and upload it to `repo_id` (a dry run stages and stops; its folder is kept)."""
+    """Stage a run and upload it to `repo_id` (a dry run stages and stops; its folder is kept). A temporary staging
+    folder that holds no finished staging (an upload, or a failure) is removed."""
     check_repo_id(repo_id)
     if not dry_run:
         if hub_offline():
@@ -122,8 +123,10 @@ def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: b
     staged = Path(stage_dir) if stage_dir is not None else Path(tempfile.mkdtemp(prefix="jsontune-push-"))
     if stage_dir is not None and staged.exists() and any(staged.iterdir()):
         raise HubError(f"{staged}: the staging folder must be new or empty")
+    staged_all = False
     try:
         files = stage_run(run_dir, staged, repo_id, merged, benchmark)
+        staged_all = True
         if dry_run:
             return PushResult(repo_id, staged, files, uploaded=False)
         from huggingface_hub import HfApi
@@ -138,7 +141,7 @@ def push_run(run_dir: str | Path, repo_id: str, merged: bool = False, private: b
         logger.info("pushed %s to %s (%d files)", run_dir, repo_id, len(files))
         return PushResult(repo_id, staged, files, uploaded=True, url=str(url))
     finally:
-        if not keep:
+        if not keep or (stage_dir is None and not staged_all):
             shutil.rmtree(staged, ignore_errors=True)
 
 
