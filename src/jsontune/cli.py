@@ -271,6 +271,17 @@ def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int
         _fail(f"decoding options: {err}")
 
 
+ENDPOINT_HELP = ("The base URL of an OpenAI-compatible API (e.g. http://localhost:8000/v1): evaluate the model it "
+                 "serves as --model instead of a local one.")
+RESPONSE_FORMAT_HELP = ("Endpoint: 'json_schema' sends each record's schema as the response format (a record "
+                        "without one asks for a JSON object); 'json_object' asks for any JSON object; 'none' for "
+                        "nothing.")
+PROMPT_SCHEMA_HELP = ("Endpoint: how each record's schema is written into its user message: 'auto' (not under "
+                      "--response-format json_schema, where it travels as the response format and jsontune serve "
+                      "writes it as its model was trained; as JSON Schema otherwise), 'none', or a rendering: "
+                      "json_schema, template, described_template, ...")
+STRICT_HELP = ("Endpoint: ask for strict structured outputs under json_schema (OpenAI's strict mode takes only "
+               "schemas whose objects are closed and list every key as required: --no-strict for others).")
 COLUMNS_HELP = ("The columns of the data's fields, FIELD=COLUMN,...: prompt, reference (the JSON, or text holding "
                 "it), schema, system, id; or completion / messages for TRL's row formats (told by the columns "
                 "otherwise). E.g. prompt=text,reference=json.")
@@ -331,6 +342,24 @@ def evaluate(
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help=BATCH_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
     no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
+    endpoint: str | None = typer.Option(None, help=ENDPOINT_HELP, rich_help_panel="An endpoint's model"),
+    api_key_env: str | None = typer.Option(None, help="Endpoint: the environment variable that holds the API key "
+                                                      "(read from the environment only, written nowhere).",
+                                           rich_help_panel="An endpoint's model"),
+    response_format: str = typer.Option("json_schema", help=RESPONSE_FORMAT_HELP,
+                                        rich_help_panel="An endpoint's model"),
+    prompt_schema: str = typer.Option("auto", help=PROMPT_SCHEMA_HELP, rich_help_panel="An endpoint's model"),
+    strict: bool = typer.Option(True, "--strict/--no-strict", help=STRICT_HELP, rich_help_panel="An endpoint's model"),
+    system: str | None = typer.Option(None, help="Endpoint: a system message for every request (a record's own "
+                                                 "`system` wins).", rich_help_panel="An endpoint's model"),
+    concurrency: int = typer.Option(4, min=1, help="Endpoint: requests in flight at once.",
+                                    rich_help_panel="An endpoint's model"),
+    timeout: float = typer.Option(60.0, help="Endpoint: seconds one request may take before it is tried again.",
+                                  rich_help_panel="An endpoint's model"),
+    retries: int = typer.Option(4, min=0, help="Endpoint: retries of a request after a 408, 409, 429 or 5xx "
+                                                "answer, a timeout or a dropped connection (backoff, honouring "
+                                                "Retry-After); a row still failing is recorded as failed.",
+                                rich_help_panel="An endpoint's model"),
 ) -> None:
     """Generate answers for a data source and score them: validity, schema adherence, field F1, similarity.
 
@@ -338,6 +367,11 @@ def evaluate(
     metrics) and OUT/metrics.json (aggregates with 95% bootstrap intervals, latency, memory, size).
     Arguments, paths, the data (and the schemas in it) and each prompt's length are checked before the
     model loads; a prompt that does not fit the model's context beside the token budget is refused.
+
+    With --endpoint URL the model is the one an OpenAI-compatible server serves under the name --model
+    (jsontune serve, vLLM, llama-server, Ollama, a hosted API): each record's prompt is sent as a chat
+    request, greedy, and the answers are scored the same way. An interrupted run started again with the
+    same options asks only the rows not yet answered (OUT/endpoint_answers.jsonl).
     """
     from jsontune.data.contract import dataset_label
     from jsontune.data.sources import read_source
@@ -347,6 +381,21 @@ def evaluate(
     from jsontune.run_dir import check_evaluation_folder
 
     _setup_logging()
+    endpoint_options = {"--api-key-env": api_key_env is not None, "--response-format": response_format != "json_schema",
+                        "--prompt-schema": prompt_schema != "auto", "--no-strict": not strict,
+                        "--system": system is not None, "--concurrency": concurrency != 4, "--timeout": timeout != 60.0,
+                        "--retries": retries != 4}
+    if endpoint is not None:
+        local_options = {"--adapter": adapter is not None, "--recipe": recipe is not None,
+                         "--decoding": decoding != "greedy", "--no-merge": no_merge,
+                         "--batch-size": batch_size != DEFAULT_BATCH_SIZE, "--open-objects": open_objects,
+                         "--bounds": bounds != DEFAULT_BOUNDS, "--grammar-backend": grammar_backend != DEFAULT_BACKEND}
+        _refuse_options(local_options, "a local model's; with --endpoint the server decodes (greedy, and "
+                                       "--response-format chooses the structured output)")
+        _evaluate_endpoint(endpoint, model, data, columns, out, overwrite, limit, max_new_tokens, api_key_env,
+                           response_format, prompt_schema, strict, system, concurrency, timeout, retries)
+        return
+    _refuse_options(endpoint_options, "for an endpoint's model: give --endpoint URL")
     config = _decoding(decoding, temperatures, max_attempts, seed, grammar_backend, bounds, open_objects)
     check_evaluation_folder(out, overwrite)
     loaded = load_recipe(recipe) if recipe is not None else None
@@ -362,6 +411,77 @@ def evaluate(
     typer.echo(summary_line(metrics) + f" -> {out}")
     for task, figures in (metrics.get("by_task") or {}).items():
         typer.echo(f"  {task}: {summary_line(figures, latency=False)}")
+
+
+def _refuse_options(given: dict[str, bool], whose: str) -> None:
+    named = [name for name, set_ in given.items() if set_]
+    if named:
+        _fail(f"{', '.join(named)}: {'these options are' if len(named) > 1 else 'this option is'} {whose}")
+
+
+def _evaluate_endpoint(url: str, model: str, data: str, columns: str | None, out: Path, overwrite: bool,
+                       limit: int | None, max_tokens: int, api_key_env: str | None, response_format: str,
+                       prompt_schema: str, strict: bool, system: str | None, concurrency: int, timeout: float,
+                       retries: int) -> None:
+    from jsontune.data.contract import dataset_label
+    from jsontune.data.sources import read_source
+    from jsontune.evaluation.endpoint import EndpointSettings, evaluate_endpoint
+
+    settings = EndpointSettings(url=url.rstrip("/"), model=model, response_format=response_format,
+                                prompt_schema=prompt_schema, system=system, strict=strict, max_tokens=max_tokens,
+                                api_key_env=api_key_env, timeout_s=timeout, retries=retries, concurrency=concurrency)
+    settings.check()
+    records, _ = read_source(_source(data, columns))
+    records = records[:limit]
+    metrics = evaluate_endpoint(records, out, settings, datasets=[dataset_label(r, data) for r in records],
+                                overwrite=overwrite)
+    failed = f" ({metrics['failed_rows']} rows failed: endpoint_error in predictions.jsonl)" \
+        if metrics["failed_rows"] else ""
+    typer.echo(summary_line(metrics) + f" -> {out}{failed}")
+    for task, figures in (metrics.get("by_task") or {}).items():
+        typer.echo(f"  {task}: {summary_line(figures, latency=False)}")
+
+
+@app.command()
+def score(
+    data: str = typer.Argument(..., help="The records the answers are for (any --data source of `jsontune eval`)."),
+    answers: Path = typer.Argument(..., help="A JSONL file of answers, one per record: {\"id\": ..., \"output\": "
+                                             "...}; output is the raw text (or a JSON value), latency_s optional."),
+    out: Path = typer.Option(..., help="Output directory for predictions.jsonl and metrics.json."),
+    columns: str | None = typer.Option(None, help=COLUMNS_HELP),
+    label: str | None = typer.Option(None, help="The run's name in reports (default: the answers file's name)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the evaluation OUT holds."),
+) -> None:
+    """Score answers produced elsewhere exactly as `jsontune eval` scores a model's.
+
+    Every id of the data must have exactly one answer: missing, unknown and repeated ids are named (with
+    their lines) and nothing is written.
+    """
+    from jsontune.data.sources import read_source
+    from jsontune.evaluation.external import score_answers
+
+    records, _ = read_source(_source(data, columns))
+    metrics = score_answers(records, answers, out, label=label, data_path=data, overwrite=overwrite)
+    typer.echo(summary_line(metrics, latency=False) + f" -> {out}")
+    for task, figures in (metrics.get("by_task") or {}).items():
+        typer.echo(f"  {task}: {summary_line(figures, latency=False)}")
+
+
+@app.command()
+def compare(
+    folders: list[str] = typer.Argument(..., help="Evaluation folders (of `jsontune eval`, `eval --endpoint`, "
+                                                  "`score`, or the experiment's results/benchmarks/runs/MODEL/"
+                                                  "DECODING), each as FOLDER or NAME=FOLDER; the first is the "
+                                                  "baseline of the paired tests."),
+    out: Path = typer.Option(..., help="Where the report, plot, CSV and metadata are written."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the report OUT holds."),
+) -> None:
+    """Several evaluations of the same data side by side: the experiment's tables and plot, and every run
+    against the first in paired tests (field F1 by Wilcoxon, schema adherence by McNemar)."""
+    from jsontune.evaluation.compare import compare_runs
+
+    paths = compare_runs(folders, out, overwrite=overwrite)
+    typer.echo(f"report: {paths['report']}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from jsontune.benchmarks.experiment import run_experiment
+from jsontune.evaluation.compare import compare_runs
 from jsontune.evaluation.report import PANEL_TITLES
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,13 @@ def test_experiment_trains_complete_lora_and_with_ablation_the_no_schema_model_a
     assert [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:] \
         == ["| base", "| complete", "| lora"]
     assert "report.md" in capsys.readouterr().out
+
+    # `jsontune compare` of the experiment's own evaluation folders, in its order, gives its report's sections, and
+    # one more: every run against the first.
+    compared = compare_runs([str(results / "runs" / r.model / r.decoding) for r in runs], tmp_path / "compared")
+    sections = report.split("\n## ")[1:]
+    again = compared["report"].read_text().split("\n## ")[1:]
+    assert [s for s in again if not s.startswith("Paired tests against base / greedy")] == sections
 
     # Skipping training still benchmarks what was trained before; without --with-ablation the ablation is no part
     # of the comparison, even where one was trained before; --dataset swaps the data.

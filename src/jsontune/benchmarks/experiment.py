@@ -28,7 +28,6 @@ held-out domains that no training row comes from; the report gives each its own 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sys
 import time
@@ -39,12 +38,12 @@ from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.data.contract import write_jsonl
 from jsontune.decoding.strategies import DecodingConfig
 from jsontune.errors import MissingFileError
-from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.compare import load_run
+from jsontune.evaluation.evaluate import evaluate_model
 from jsontune.evaluation.report import GRPO, GRPO_SECTION, MORE_SFT, SPLITS_SECTION, BenchmarkRun, write_benchmark
 from jsontune.models.base_model import resolve_model_name
 from jsontune.models.loading import load_tokenizer
 from jsontune.recipe import Recipe, load_recipe
-from jsontune.run_dir import METRICS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +145,7 @@ def run_experiment(
                        greedy_out_dir=greedy_out)
         timings[f"eval_{label}_{model_decoding.mode}_s"] = time.perf_counter() - began
         for directory in filter(None, (greedy_out, out)):
-            runs.append(_load_run(label, directory))
+            runs.append(load_run(directory, label))
         gc.collect()
 
     timings["total_s"] = time.perf_counter() - started
@@ -226,12 +225,6 @@ def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[
             rows.append(record)
             names.append(label)
     return rows, names
-
-
-def _load_run(label: str, directory: Path) -> BenchmarkRun:
-    metrics = json.loads((directory / METRICS_FILE).read_text())
-    return BenchmarkRun(model=label, decoding=metrics["decoding"]["mode"], metrics=metrics,
-                        rows=load_predictions(directory))
 
 
 def _shared_splits(recipes: dict[str, Recipe]):

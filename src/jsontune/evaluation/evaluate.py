@@ -124,12 +124,15 @@ def by_task(rows: list[dict]) -> dict[str, dict[str, Any]]:
     return {task: aggregate(subset) for task, subset in sorted(tasks.items())} if len(tasks) > 1 else {}
 
 
-def _scored(rows: list[dict]) -> dict[str, Any]:
+def scored_metrics(rows: list[dict]) -> dict[str, Any]:
+    """The quality figures of scored rows, overall and (`by_task`) per task: one implementation for a local
+    model, an endpoint and answers scored from a file."""
     tasks = by_task(rows)
     return {**aggregate(rows), **({"by_task": tasks} if tasks else {})}
 
 
-def _write_run(out_dir: Path, rows: list[dict], metrics: dict[str, Any]) -> None:
+def write_run(out_dir: Path, rows: list[dict], metrics: dict[str, Any]) -> None:
+    """An evaluation's two files, each written atomically."""
     write_jsonl(out_dir / PREDICTIONS_FILE, rows)
     write_json(out_dir / METRICS_FILE, metrics)
 
@@ -208,14 +211,14 @@ def evaluate_model(
     }
     out_dir = Path(out_dir)
     rows = score_rows(records, attempts, datasets)
-    metrics = {**_scored(rows), **performance(rows, attempts), "decoding": decoding.describe(), **info}
-    _write_run(out_dir, rows, metrics)
+    metrics = {**scored_metrics(rows), **performance(rows, attempts), "decoding": decoding.describe(), **info}
+    write_run(out_dir, rows, metrics)
     if greedy_out_dir is not None and decoding.mode == "progressive":
         first = [tries[:1] for tries in attempts]
         greedy_rows = score_rows(records, first, datasets)
         greedy = DecodingConfig("greedy", seed=decoding.seed)
-        _write_run(Path(greedy_out_dir), greedy_rows, {
-            **_scored(greedy_rows), **performance(greedy_rows, first), "decoding": greedy.describe(),
+        write_run(Path(greedy_out_dir), greedy_rows, {
+            **scored_metrics(greedy_rows), **performance(greedy_rows, first), "decoding": greedy.describe(),
             **info, "derived_from": str(out_dir),
         })
     return metrics

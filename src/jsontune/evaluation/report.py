@@ -8,7 +8,8 @@ metrics.json and predictions.jsonl rows) and writes, each atomically (temp file 
                           the split builder held out whole domains
 - benchmark_results.csv   one row per model x decoding x dataset (+ "all", + each test split)
 - experiment_metadata.json  the experiment's context plus package versions, git commit, hardware
-- report.md               tables, the plot, paired complete-vs-LoRA tests (and GRPO-vs-more-SFT ones)
+- report.md               tables, the plot, paired complete-vs-LoRA tests (and GRPO-vs-more-SFT ones, and each run
+                          against a baseline when the context names one: `jsontune compare`)
 
 Per-group figures come from `jsontune.evaluation.metrics.aggregate`; nothing here re-implements a metric.
 """
@@ -358,25 +359,50 @@ def grpo_vs_more_sft(runs: list[BenchmarkRun], context: dict, seed: int = 0) -> 
                "first, with a paired bootstrap 95% CI; field F1 by Wilcoxon signed-rank, schema adherence by exact "
                f"McNemar. Significance level {SIGNIFICANCE_LEVEL:g}."), ""]
     splits = [ALL_DATASETS, *_test_splits(runs)]
-    header = ["decoding", "test split", "comparison", "n", "field F1 difference", "Wilcoxon p",
-              "schema adherence difference", "McNemar p"]
     body = []
     for decoding in ("greedy", "constrained"):
         for split in splits:
             for first, second in GRPO_PAIRS:
-                if (first, decoding) not in by_key or (second, decoding) not in by_key:
-                    continue
-                a, b = (by_key[(model, decoding)].rows for model in (first, second))
-                if split != ALL_DATASETS:
-                    a, b = ([row for row in rows if which_test_split(_dataset_of(row)) == split] for rows in (a, b))
-                f1 = paired_comparison(a, b, "field_f1", seed=seed)
-                schema = paired_comparison(a, b, "schema_valid", seed=seed)
-                body.append([decoding, split, f"{second} − {first}", str(f1["n"]), _signed_with_ci(f1),
-                             _fmt_p(f1["p_value"]), _signed_with_ci(schema),
-                             _fmt_p(mcnemar(a, b, "schema_valid")["p_value"])])
+                if (first, decoding) in by_key and (second, decoding) in by_key:
+                    body.append(_paired_row(by_key[(first, decoding)], by_key[(second, decoding)], split,
+                                            f"{second} − {first}", seed))
     if not body:
         return [*lines, "The paired tests were not run: no greedy or constrained runs of these models.", ""]
-    return [*lines, *markdown_table(header, body), ""]
+    return [*lines, *markdown_table(PAIRED_TABLE_HEADER, body), ""]
+
+
+PAIRED_TABLE_HEADER = ["decoding", "test split", "comparison", "n", "field F1 difference", "Wilcoxon p",
+                       "schema adherence difference", "McNemar p"]
+
+
+def _paired_row(first: BenchmarkRun, second: BenchmarkRun, split: str, comparison: str, seed: int) -> list[str]:
+    """One row of a paired table: `second` − `first` on the rows of one test split (or all), matched by id."""
+    a, b = first.rows, second.rows
+    if split != ALL_DATASETS:
+        a, b = ([row for row in rows if which_test_split(_dataset_of(row)) == split] for rows in (a, b))
+    f1 = paired_comparison(a, b, "field_f1", seed=seed)
+    schema = paired_comparison(a, b, "schema_valid", seed=seed)
+    decoding = first.decoding if first.decoding == second.decoding else f"{first.decoding} → {second.decoding}"
+    return [decoding, split, comparison, str(f1["n"]), _signed_with_ci(f1), _fmt_p(f1["p_value"]),
+            _signed_with_ci(schema), _fmt_p(mcnemar(a, b, "schema_valid")["p_value"])]
+
+
+def against_baseline(runs: list[BenchmarkRun], baseline: str, seed: int = 0) -> list[str]:
+    """Markdown lines of the section comparing every run with the `baseline` run (named by its label), overall and
+    per test split: `jsontune compare`'s paired tests, in the GRPO section's table."""
+    first = next((run for run in runs if run.label == baseline), None)
+    if first is None:
+        return []
+    lines = [f"## Paired tests against {baseline}", "",
+             ("Each run − the baseline on the same rows (matched by id), with a paired bootstrap 95% CI; field F1 by "
+              f"Wilcoxon signed-rank, schema adherence by exact McNemar. Significance level {SIGNIFICANCE_LEVEL:g}."),
+             ""]
+    splits = [ALL_DATASETS, *_test_splits(runs)]
+    body = [_paired_row(first, run, split, f"{run.label} − {first.label}", seed)
+            for run in runs if run is not first for split in splits]
+    if not body:
+        return [*lines, "No other run to compare with the baseline.", ""]
+    return [*lines, *markdown_table(PAIRED_TABLE_HEADER, body), ""]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -442,6 +468,8 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
     section, _ = complete_vs_lora(runs, seed=seed)
     lines += section
     lines += grpo_vs_more_sft(runs, context, seed=seed)
+    if context.get("baseline"):
+        lines += against_baseline(runs, context["baseline"], seed=seed)
     csv_file, metadata_file = BENCHMARK_CSV_FILE, BENCHMARK_METADATA_FILE
     lines += ["## Files", "", f"- [{csv_file}]({csv_file}): every figure above, per model × decoding × dataset",
               f"- [{metadata_file}]({metadata_file}): recipes, seeds, data hashes, package versions, hardware", ""]

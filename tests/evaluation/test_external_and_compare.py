@@ -1,0 +1,93 @@
+"""`jsontune score` (answers produced elsewhere) and `jsontune compare` (runs side by side), on hand-made files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jsontune.errors import JsontuneError
+from jsontune.evaluation.compare import CompareError, compare_runs
+from jsontune.evaluation.external import AnswersError, score_answers
+
+PAIR = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}, "required": ["a", "b"]}
+RECORDS = [{"id": f"q{i}", "prompt": f"question {i}", "reference": {"a": i, "b": "x"}, "schema": PAIR}
+           for i in range(1, 5)]
+
+
+def _answers(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_answers_from_elsewhere_are_scored_as_a_models_with_figures_worked_out_by_hand(tmp_path):
+    answers = _answers(tmp_path / "system-x.jsonl", [
+        {"id": "q2", "output": '{"a": 3, "b": "x"}', "latency_s": 0.5},  # one field of two right: F1 0.5
+        {"id": "q1", "output": {"a": 1, "b": "x"}, "latency_s": 1.5},    # a JSON value, exactly right
+        {"id": "q4", "output": '{"a": 4}', "latency_s": 1.0},             # b missing: schema invalid; F1 2/3
+        {"id": "q3", "output": "I cannot do that.", "latency_s": 2.0},    # no JSON at all
+    ])
+
+    metrics = score_answers(RECORDS, answers, tmp_path / "out")
+
+    rows = [json.loads(line) for line in (tmp_path / "out/predictions.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["q1", "q2", "q3", "q4"]  # the data's order
+    assert [row["field_f1"] for row in rows] == pytest.approx([1.0, 0.5, 0.0, 2 / 3])
+    assert metrics["n"] == 4 and metrics["label"] == "system-x"
+    assert metrics["parse_rate"] == pytest.approx(3 / 4)
+    assert metrics["schema_adherence"] == pytest.approx(2 / 4)
+    assert metrics["exact_match"] == pytest.approx(1 / 4)
+    assert metrics["field_f1"] == pytest.approx((1 + 0.5 + 0 + 2 / 3) / 4)
+    assert metrics["latency_s"]["mean"] == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize("rows, words", [
+    ([{"id": "q1", "output": "{}"}, {"id": "q2", "output": "{}"}, {"id": "q3", "output": "{}"}],
+     "records without an answer: q4"),
+    ([*({"id": f"q{i}", "output": "{}"} for i in range(1, 5)), {"id": "q9", "output": "{}"}],
+     "ids not in the data: q9 (line 5)"),
+    ([*({"id": f"q{i}", "output": "{}"} for i in range(1, 5)), {"id": "q2", "output": "{}"}],
+     "ids given twice: q2 (lines 2, 5)"),
+    ([{"id": "q1"}], "answers.jsonl:1: a row needs an \"id\" and an \"output\""),
+])
+def test_an_answers_file_that_is_not_one_answer_per_record_is_refused_naming_the_ids(rows, words, tmp_path):
+    with pytest.raises(AnswersError) as caught:
+        score_answers(RECORDS, _answers(tmp_path / "answers.jsonl", rows), tmp_path / "out")
+    assert words in str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_puts_runs_side_by_side_and_tests_each_against_the_first_on_the_same_rows(tmp_path):
+    right = [{"id": r["id"], "output": r["reference"]} for r in RECORDS]
+    half = [{"id": r["id"], "output": {**r["reference"], "a": 0}} for r in RECORDS]  # F1 0.5 on every row
+    score_answers(RECORDS, _answers(tmp_path / "right.jsonl", right), tmp_path / "right")
+    score_answers(RECORDS, _answers(tmp_path / "half.jsonl", half), tmp_path / "half")
+
+    paths = compare_runs([str(tmp_path / "right"), f"worse={tmp_path / 'half'}"], tmp_path / "cmp")
+
+    report = paths["report"].read_text()
+    overall = report.split("## Overall")[1].split("\n## ")[0]
+    assert "| right | external | 4 |" in overall and "| worse | external | 4 |" in overall
+    paired = report.split("## Paired tests against right / external")[1].split("\n## ")[0]
+    # Every row loses half its fields: a difference of -0.5 on 4 pairs (the bootstrap interval a single point),
+    # all of one sign, so the exact two-sided Wilcoxon p is 2 / 2^4 = 0.125. Schema adherence stays (both follow
+    # the schema): no discordant pair, McNemar p = 1.
+    assert ("| external | all | worse / external − right / external | 4 | −0.500 [−0.500, −0.500] | 0.12 "
+            "| +0.000 [0.000, 0.000] | 1.0 |") in paired
+    assert (tmp_path / "cmp/benchmark_results.png").read_bytes()[:4] == b"\x89PNG"
+
+    with pytest.raises(JsontuneError, match="--overwrite"):
+        compare_runs([str(tmp_path / "right"), str(tmp_path / "half")], tmp_path / "cmp")
+
+
+def test_compare_refuses_runs_of_other_rows_or_with_one_name(tmp_path):
+    answers = [{"id": r["id"], "output": r["reference"]} for r in RECORDS]
+    score_answers(RECORDS, _answers(tmp_path / "a.jsonl", answers), tmp_path / "all")
+    score_answers(RECORDS[:3], _answers(tmp_path / "b.jsonl", answers[:3]), tmp_path / "three")
+
+    with pytest.raises(CompareError, match="not the same rows .*1 of its rows missing \\(q4\\)"):
+        compare_runs([str(tmp_path / "all"), str(tmp_path / "three")], tmp_path / "cmp")
+    with pytest.raises(CompareError, match="name them apart as NAME=FOLDER"):
+        compare_runs([f"x={tmp_path / 'all'}", f"x={tmp_path / 'all'}"], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
