@@ -193,18 +193,22 @@ def test_a_killed_run_resumes_without_asking_any_answered_row_again(stub, tmp_pa
     assert [row["exact_match"] for row in _rows(out)] == [1.0] * 6
 
 
-def test_a_refused_key_stops_the_run_at_once_naming_the_status(tmp_path):
+def test_a_refused_key_stops_the_run_at_once_naming_the_status_never_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUB_KEY", "sk-wrong-0123456789")
     class Refusing(StubHandler):
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers["Content-Length"]))
-            self._send(401, {"error": {"message": "Incorrect API key provided"}})
+            key = self.headers["Authorization"].removeprefix("Bearer ")
+            self._send(401, {"error": {"message": f"Incorrect API key provided: {key}"}})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        settings = EndpointSettings(url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="m")
-        with pytest.raises(EndpointError, match="refused the key.*401.*Incorrect API key"):
+        settings = EndpointSettings(url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="m",
+                                    api_key_env="STUB_KEY")
+        with pytest.raises(EndpointError, match="refused the key.*401.*Incorrect API key") as caught:
             evaluate_endpoint(_stub_records(3), tmp_path / "out", settings)
+        assert "sk-wrong-0123456789" not in str(caught.value)  # a server that echoes the key back
     finally:
         server.shutdown()
         server.server_close()

@@ -120,6 +120,14 @@ class EndpointSettings:
         return PromptConfig(format="chat", system_prompt=self.system, schema_in_prompt=rendering != "none",
                             schema_format=rendering if rendering != "none" else "json_schema")
 
+    def key(self) -> str:
+        """The API key, from the environment (a placeholder where the endpoint takes none)."""
+        return os.environ[self.api_key_env] if self.api_key_env else "unused"
+
+    def without_key(self, text: str) -> str:
+        """`text` with the key masked, should a server echo it back in an error."""
+        return text.replace(self.key(), "***") if self.api_key_env else text
+
     def resumable(self) -> dict[str, Any]:
         settings = asdict(self)
         settings.pop("concurrency")
@@ -167,12 +175,13 @@ def ask(client, record: dict, settings: EndpointSettings, config: PromptConfig) 
         raw = client.chat.completions.with_raw_response.create(**arguments)
         completion = raw.parse()
     except openai.APIStatusError as err:
+        message = settings.without_key(_message(err))
         if err.status_code in FATAL_STATUSES:
             raise EndpointError(f"{settings.url}: {FATAL_STATUSES[err.status_code]} ({err.status_code}: "
-                                f"{_message(err)})") from None
-        return _failure(began, f"{err.status_code}: {_message(err)}")
+                                f"{message})") from None
+        return _failure(began, f"{err.status_code}: {message}")
     except openai.APIError as err:  # timeouts and connection errors, after the client's retries
-        return _failure(began, f"{type(err).__name__}: {err}")
+        return _failure(began, settings.without_key(f"{type(err).__name__}: {err}"))
     choice = completion.choices[0] if completion.choices else None
     usage = completion.usage
     return {
@@ -261,8 +270,7 @@ def prepare_folder(out_dir: Path, settings: EndpointSettings, records: list[dict
 def _client(settings: EndpointSettings):
     import openai
 
-    key = os.environ[settings.api_key_env] if settings.api_key_env else "unused"
-    return openai.OpenAI(base_url=settings.url, api_key=key, timeout=settings.timeout_s,
+    return openai.OpenAI(base_url=settings.url, api_key=settings.key(), timeout=settings.timeout_s,
                          max_retries=settings.retries)
 
 
