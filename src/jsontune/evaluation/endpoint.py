@@ -52,7 +52,8 @@ from tqdm.auto import tqdm
 
 from jsontune import run_dir
 from jsontune.data.contract import dataset_label
-from jsontune.data.prompting import INTRODUCTIONS, PromptConfig, user_text
+from jsontune.data.prompting import PromptConfig, user_text
+from jsontune.data.schema_rendering import SCHEMA_FORMATS
 from jsontune.decoding.defaults import DEFAULT_MAX_NEW_TOKENS
 from jsontune.decoding.strategies import Attempt, is_valid_answer
 from jsontune.errors import JsontuneError
@@ -66,7 +67,7 @@ SETTINGS_FILE = "endpoint_run.json"
 RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 # How the record's schema is written into the user message: "auto" (not written under json_schema, as JSON
 # Schema otherwise), "none", or one of jsontune's renderings (`jsontune.data.schema_rendering`).
-PROMPT_SCHEMAS = ("auto", "none", *INTRODUCTIONS)
+PROMPT_SCHEMAS = ("auto", "none", *SCHEMA_FORMATS)
 SCHEMA_NAME = "answer"  # the response format's schema name (OpenAI: 1-64 letters, digits, _ or -)
 # Statuses after which no row can succeed: the run stops rather than fail every row in turn.
 FATAL_STATUSES = {401: "the endpoint refused the key", 403: "the key may not use this model",
