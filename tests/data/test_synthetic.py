@@ -354,3 +354,11 @@ def test_datasheet_states_the_shipped_hash_and_counts() -> None:
     assert digest in datasheet
     for domain in DOMAINS:
         assert re.search(rf"\|\s*`?{domain}`?\s*\|[^\n]*\b{DEFAULT_PER_DOMAIN}\b", datasheet), domain
+
+
+def test_addresses_and_messages_keep_their_commas_and_punctuation_in_the_answer(default_records: list[dict]) -> None:
+    # A value with a town and postcode after a comma, or a sentence with its capitals and full stop, is copied whole:
+    # data that never held one taught a model to cut "410 Maple Avenue, Palo Alto, CA 94301" at its first comma.
+    copied = {value for record in default_records for _, value in walk(record["reference"])
+              if isinstance(value, str) and (", " in value or value[-1:] in ".!?") and value in record["prompt"]}
+    assert {"22 Oak Road, Leeds LS6 2AB", "Union Station, Denver", "Running 15 minutes late, start without me."} <= copied

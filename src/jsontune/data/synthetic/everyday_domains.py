@@ -144,10 +144,12 @@ RETURN_ITEMS = (("backpack", "backpacks"), ("desk lamp", "desk lamps"), ("water 
                 ("coffee grinder", "coffee grinders"), ("pair of running shoes", "pairs of running shoes"))
 RETURN_PRODUCTS = ("wireless mouse", "desk lamp", "water bottle", "backpack", "yoga mat", "coffee grinder",
                    "bluetooth speaker", "rain jacket", "electric kettle", "office chair")
-ADDRESSES = ("14 Elm Street", "22 Oak Road", "9 Harbor View", "31 Mill Lane", "5 Station Road", "48 Birch Avenue",
-             "Unit 7 Quay Court", "2 Chapel Row")
+# Some addresses hold commas (a town, a postcode): an answer copies the whole address as written, not its first part.
+ADDRESSES = ("14 Elm Street", "22 Oak Road, Leeds LS6 2AB", "9 Harbor View", "31 Mill Lane, Bristol",
+             "5 Station Road", "48 Birch Avenue, Apt 3, Dayton, OH 45402", "Unit 7 Quay Court, Cork", "2 Chapel Row",
+             "310 Lake Drive, Madison, WI 53703", "Flat 2, 17 Kings Road, Brighton")
 LANDMARKS = ("Central Station", "Airport Terminal 2", "City Library", "Harbor Pavilion", "Grand Theatre",
-             "Oak Park Gate", "North Campus", "Riverside Hospital")
+             "Oak Park Gate", "North Campus", "Riverside Hospital", "Union Station, Denver", "Gare du Nord, Paris")
 ALARM_LABELS = ("Wake up", "Gym", "Take medicine", "School run", "Team call", "Pick up laundry", "Water the plants",
                 "Leave for work", "Tea")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -158,9 +160,11 @@ REMINDER_PLACES = ("home", "work", "the gym", "the pharmacy", "the post office",
 CHECKLIST = ("bring the ID", "take the receipt", "print the form", "check the opening hours", "charge the phone",
              "pack the charger")
 REMINDER_LISTS = ("Personal", "Work", "Errands", "Family", "Health", "Household")
-MESSAGE_BODIES = ("running a bit late", "dinner is ready", "call me when you land",
-                  "the keys are under the mat", "happy birthday", "see you at the station", "can you pick up milk",
-                  "the meeting moved to Thursday", "thanks for the lovely evening")
+# Bodies as people write them, capitals and punctuation included: an answer copies them exactly.
+MESSAGE_BODIES = ("running a bit late", "Dinner is ready!", "Call me when you land.",
+                  "the keys are under the mat", "Happy birthday, Sam!", "see you at the station",
+                  "Can you pick up milk on the way home?", "The meeting moved to Thursday, 10am.",
+                  "thanks for the lovely evening", "Running 15 minutes late, start without me.")
 MESSAGE_SUBJECTS = ("Weekend plans", "Trip photos", "Book club", "Flat keys", "Birthday party", "Car share",
                     "Garden tools", "Holiday dates")
 ATTACHMENTS = ("photo.jpg", "invoice.pdf", "map.png", "notes.docx", "ticket.pdf", "plan.xlsx")

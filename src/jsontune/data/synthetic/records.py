@@ -77,7 +77,10 @@ P_SCHEMA_WORDS = 0.85
 # real function parameters and forms have many optional ones, most not given by any one request.
 P_UNSTATED = {"function_call": 0.9, "form": 0.7, "extraction": 0.4}
 MOST_UNSTATED = 3
-P_SCHEMA_FREE = 0.12  # of extraction records
+# of extraction records: 0.3 rather than 0.12 took schema-free answers on the hand-written dev set from fact F1
+# 0.224 to 0.353 (15 rows; measured together with the addresses and messages that keep their commas) with the
+# schema rows unchanged (field F1 +0.001, paired p 0.95): README "Prompt rendering"
+P_SCHEMA_FREE = 0.3
 P_KEYS_NAMED = 0.5  # of schema-free records
 
 

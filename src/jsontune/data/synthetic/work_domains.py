@@ -66,8 +66,9 @@ LABS = ("Northside Lab", "Cedar Diagnostics", "Harbor Clinical Lab", "Summit Pat
         "Oakwood Medical Lab")
 COURSES = ("Intro to Statistics", "Organic Chemistry", "Business Writing", "Data Structures",
            "Spanish for Beginners", "Art History", "Microeconomics", "Web Development")
-ADDRESSES = ("12 Elm Street", "48 Harbor Road", "7 Mill Lane", "230 Oak Avenue", "15 Quarry Close",
-             "91 Station Road", "3 Garden Row", "64 Birch Crescent")
+ADDRESSES = ("12 Elm Street", "48 Harbor Road, Plymouth PL1 2AA", "7 Mill Lane",
+             "230 Oak Avenue, Suite 400, Austin, TX 78701", "15 Quarry Close", "91 Station Road, Derby", "3 Garden Row",
+             "64 Birch Crescent, Galway")
 DAMAGES = ("water damage", "storm damage", "theft", "fire damage", "hail damage", "lost luggage",
            "collision damage", "vandalism")
 CLAIM_ITEMS = ("laptop", "bicycle", "sofa", "television", "suitcase", "camera", "phone", "rug")
