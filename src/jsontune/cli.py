@@ -30,6 +30,7 @@ from jsontune.decoding.defaults import (
     DEFAULT_TEMPERATURES,
 )
 from jsontune.errors import EXIT_CODE, JsontuneError
+from jsontune.evaluation.endpoint_settings import EndpointSettings
 from jsontune.models.base_model import DEFAULT_EMBEDDED
 from jsontune.models.credentials import RedactingFilter, redact
 from jsontune.serving.options import ServeOptions
@@ -271,6 +272,10 @@ def _decoding(mode: str, temperatures: str = DEFAULT_SCHEDULE, max_attempts: int
         _fail(f"decoding options: {err}")
 
 
+ENDPOINT_DEFAULTS = EndpointSettings(url="", model="")
+ENDPOINT_PANEL = "An endpoint's model"
+RETRIES_HELP = ("Endpoint: retries of a request after a 408, 409, 429 or 5xx answer, a timeout or a dropped connection "
+                "(backoff, honouring Retry-After); a row still failing is recorded as failed.")
 ENDPOINT_HELP = ("The base URL of an OpenAI-compatible API (e.g. http://localhost:8000/v1): evaluate the model it "
                  "serves as --model instead of a local one.")
 RESPONSE_FORMAT_HELP = ("Endpoint: 'json_schema' sends each record's schema as the response format (a record "
@@ -342,24 +347,23 @@ def evaluate(
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, help=BATCH_HELP),
     max_new_tokens: int = typer.Option(DEFAULT_MAX_NEW_TOKENS, min=1, help="Token budget of one answer."),
     no_merge: bool = typer.Option(False, "--no-merge", help=NO_MERGE_HELP),
-    endpoint: str | None = typer.Option(None, help=ENDPOINT_HELP, rich_help_panel="An endpoint's model"),
+    endpoint: str | None = typer.Option(None, help=ENDPOINT_HELP, rich_help_panel=ENDPOINT_PANEL),
     api_key_env: str | None = typer.Option(None, help="Endpoint: the environment variable that holds the API key "
                                                       "(read from the environment only, written nowhere).",
-                                           rich_help_panel="An endpoint's model"),
-    response_format: str = typer.Option("json_schema", help=RESPONSE_FORMAT_HELP,
-                                        rich_help_panel="An endpoint's model"),
-    prompt_schema: str = typer.Option("auto", help=PROMPT_SCHEMA_HELP, rich_help_panel="An endpoint's model"),
-    strict: bool = typer.Option(True, "--strict/--no-strict", help=STRICT_HELP, rich_help_panel="An endpoint's model"),
+                                           rich_help_panel=ENDPOINT_PANEL),
+    response_format: str = typer.Option(ENDPOINT_DEFAULTS.response_format, help=RESPONSE_FORMAT_HELP,
+                                        rich_help_panel=ENDPOINT_PANEL),
+    prompt_schema: str = typer.Option(ENDPOINT_DEFAULTS.prompt_schema, help=PROMPT_SCHEMA_HELP,
+                                      rich_help_panel=ENDPOINT_PANEL),
+    strict: bool = typer.Option(ENDPOINT_DEFAULTS.strict, "--strict/--no-strict", help=STRICT_HELP,
+                                rich_help_panel=ENDPOINT_PANEL),
     system: str | None = typer.Option(None, help="Endpoint: a system message for every request (a record's own "
-                                                 "`system` wins).", rich_help_panel="An endpoint's model"),
-    concurrency: int = typer.Option(4, min=1, help="Endpoint: requests in flight at once.",
-                                    rich_help_panel="An endpoint's model"),
-    timeout: float = typer.Option(60.0, help="Endpoint: seconds one request may take before it is tried again.",
-                                  rich_help_panel="An endpoint's model"),
-    retries: int = typer.Option(4, min=0, help="Endpoint: retries of a request after a 408, 409, 429 or 5xx "
-                                                "answer, a timeout or a dropped connection (backoff, honouring "
-                                                "Retry-After); a row still failing is recorded as failed.",
-                                rich_help_panel="An endpoint's model"),
+                                                 "`system` wins).", rich_help_panel=ENDPOINT_PANEL),
+    concurrency: int = typer.Option(ENDPOINT_DEFAULTS.concurrency, min=1, help="Endpoint: requests in flight at once.",
+                                    rich_help_panel=ENDPOINT_PANEL),
+    timeout: float = typer.Option(ENDPOINT_DEFAULTS.timeout_s, help="Endpoint: seconds one request may take before it "
+                                                                    "is tried again.", rich_help_panel=ENDPOINT_PANEL),
+    retries: int = typer.Option(ENDPOINT_DEFAULTS.retries, min=0, help=RETRIES_HELP, rich_help_panel=ENDPOINT_PANEL),
 ) -> None:
     """Generate answers for a data source and score them: validity, schema adherence, field F1, similarity.
 
@@ -381,10 +385,14 @@ def evaluate(
     from jsontune.run_dir import check_evaluation_folder
 
     _setup_logging()
-    endpoint_options = {"--api-key-env": api_key_env is not None, "--response-format": response_format != "json_schema",
-                        "--prompt-schema": prompt_schema != "auto", "--no-strict": not strict,
-                        "--system": system is not None, "--concurrency": concurrency != 4, "--timeout": timeout != 60.0,
-                        "--retries": retries != 4}
+    given = EndpointSettings(url="", model="", response_format=response_format, prompt_schema=prompt_schema,
+                             system=system, strict=strict, api_key_env=api_key_env, timeout_s=timeout, retries=retries,
+                             concurrency=concurrency)
+    endpoint_options = {"--response-format": "response_format", "--prompt-schema": "prompt_schema",
+                        "--no-strict": "strict", "--system": "system", "--api-key-env": "api_key_env",
+                        "--timeout": "timeout_s", "--retries": "retries", "--concurrency": "concurrency"}
+    endpoint_options = {flag: getattr(given, name) != getattr(ENDPOINT_DEFAULTS, name)
+                        for flag, name in endpoint_options.items()}
     if endpoint is not None:
         local_options = {"--adapter": adapter is not None, "--recipe": recipe is not None,
                          "--decoding": decoding != "greedy", "--no-merge": no_merge,

@@ -16,7 +16,8 @@ import pytest
 
 from jsontune.benchmarks.serve_speed import ServerProcess
 from jsontune.decoding.strategies import DecodingConfig
-from jsontune.evaluation.endpoint import ANSWERS_FILE, EndpointError, EndpointSettings, evaluate_endpoint
+from jsontune.evaluation.endpoint import ANSWERS_FILE, evaluate_endpoint
+from jsontune.evaluation.endpoint_settings import EndpointError, EndpointSettings
 from jsontune.evaluation.evaluate import evaluate_model
 
 CONTACT = {"type": "object", "properties": {"name": {"type": "string"}, "city": {"type": "string"}},
