@@ -80,17 +80,20 @@ def user_text(record: dict, config: PromptConfig) -> str:
     return text
 
 
-def render_prompt(tokenizer, record: dict, config: PromptConfig) -> str:
-    """The full prompt text, ending where the model's answer begins. A record's own `system` prompt (a
-    conversational row's system message) stands in for the recipe's."""
-    text = user_text(record, config)
+def chat_messages(record: dict, config: PromptConfig) -> list[dict[str, str]]:
+    """A record as chat messages: its system prompt, if any (a record's own `system`, a conversational row's
+    system message, stands in for the recipe's), then its user message."""
     system_prompt = record.get("system") or config.system_prompt
+    user = {"role": "user", "content": user_text(record, config)}
+    return [{"role": "system", "content": system_prompt}, user] if system_prompt else [user]
+
+
+def render_prompt(tokenizer, record: dict, config: PromptConfig) -> str:
+    """The full prompt text, ending where the model's answer begins (`chat_messages`, in the model's format)."""
+    messages = chat_messages(record, config)
     if config.format == "plain":
-        system = PLAIN_SYSTEM.format(system=system_prompt) if system_prompt else ""
-        return system + PLAIN_USER.format(prompt=text)
-    messages = [{"role": "user", "content": text}]
-    if system_prompt:
-        messages.insert(0, {"role": "system", "content": system_prompt})
+        system = PLAIN_SYSTEM.format(system=messages[0]["content"]) if len(messages) > 1 else ""
+        return system + PLAIN_USER.format(prompt=messages[-1]["content"])
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 
 from jsontune import run_dir
 from jsontune.data.contract import dataset_label
-from jsontune.data.prompting import PromptConfig, user_text
+from jsontune.data.prompting import PromptConfig, chat_messages
 from jsontune.decoding.strategies import Attempt, is_valid_answer
 from jsontune.errors import JsontuneError
 from jsontune.evaluation.endpoint_settings import EndpointError, EndpointSettings
@@ -67,13 +67,6 @@ SCHEMA_NAME = "answer"  # the response format's schema name (OpenAI: 1-64 letter
 # Statuses after which no row can succeed: the run stops rather than fail every row in turn.
 FATAL_STATUSES = {401: "the endpoint refused the key", 403: "the key may not use this model",
                   404: "the endpoint has no such model (or no chat-completions route)"}
-
-
-def messages(record: dict, config: PromptConfig) -> list[dict[str, str]]:
-    """The chat messages of one record: its system prompt, if any, then its user message."""
-    system = record.get("system") or config.system_prompt
-    user = {"role": "user", "content": user_text(record, config)}
-    return [{"role": "system", "content": system}, user] if system else [user]
 
 
 def response_format(record: dict, settings: EndpointSettings) -> dict | None:
@@ -100,7 +93,7 @@ def ask(client, record: dict, settings: EndpointSettings, config: PromptConfig) 
     `EndpointError` for the statuses after which no row can succeed."""
     import openai
 
-    arguments: dict[str, Any] = {"model": settings.model, "messages": messages(record, config),
+    arguments: dict[str, Any] = {"model": settings.model, "messages": chat_messages(record, config),
                                  "temperature": 0, "max_tokens": settings.max_tokens}
     form = response_format(record, settings)
     if form is not None:
@@ -259,7 +252,7 @@ def evaluate_endpoint(records: list[dict], out_dir: str | Path, settings: Endpoi
     constrained = settings.response_format != "none"
     attempts = [[_attempt(answers[i], record, constrained)] for i, record in enumerate(records)]
     rows = score_rows(records, attempts, datasets or [dataset_label(r) for r in records])
-    for row, index in zip(rows, range(len(records))):
+    for index, row in enumerate(rows):
         answer = answers[index]
         row.update(endpoint_error=answer["error"], prompt_tokens=answer["prompt_tokens"],
                    retries=answer["retries"], finish_reason=answer["finish_reason"])
