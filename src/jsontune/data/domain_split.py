@@ -75,13 +75,39 @@ class DomainSplitOptions:
             raise ValueError(f"evaluate_on must be 'test' or 'dev', not {self.evaluate_on!r}")
 
 
-def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> Splits:
-    """Train, test and dev by domain as the module says; the same files, options and seed give the same split."""
+def records_by_domain(files: list[str], seed: int) -> dict[str, list[tuple[dict, str]]]:
+    """Every (record, file) of the files by domain, each domain's rows in a seeded order of its own (sorted by id,
+    then shuffled by `seed` and the domain's name), so that a row limit keeps the same first rows whatever else
+    the data holds."""
     by_domain: dict[str, list[tuple[dict, str]]] = {}
     for name in files:
         records, _ = read_jsonl(name)
         for record in records:
             by_domain.setdefault(domain_of(record, name), []).append((record, name))
+    for domain, rows in by_domain.items():
+        rows.sort(key=lambda row: row[0]["id"])
+        random.Random(f"{seed}:{domain}").shuffle(rows)
+    return by_domain
+
+
+def held_out_label(record: dict, path: str | Path) -> str:
+    """The dataset label of a row from a held-out domain: `<dataset> (held-out domains)`."""
+    return f"{dataset_label(record, path)} ({HELD_OUT})"
+
+
+def file_counts(files: list[str], by_domain: dict[str, list[tuple[dict, str]]], train: list[tuple[dict, str]],
+                evaluated: list[tuple[dict, str, str]], other: list[tuple[dict, str, str]]) -> dict[str, dict]:
+    """`Splits.files`: per file its rows, training rows, evaluated rows, rows held out but not evaluated, sha256."""
+    return {name: {
+        "rows": sum(1 for rows in by_domain.values() for _, f in rows if f == name), "bad_rows": 0,
+        "train": sum(f == name for _, f in train), "test": sum(f == name for _, f, _ in evaluated),
+        "held_out": sum(f == name for _, f, _ in other), "sha256": file_sha256(name),
+    } for name in files}
+
+
+def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> Splits:
+    """Train, test and dev by domain as the module says; the same files, options and seed give the same split."""
+    by_domain = records_by_domain(files, seed)
     unknown = sorted(set(options.test_domains + options.dev_domains) - set(by_domain))
     if unknown:
         raise ValueError(f"no records of the domain(s) {', '.join(unknown)}; the data has "
@@ -91,11 +117,9 @@ def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> S
     cap = options.max_test_rows_per_domain
     held_cap = options.max_held_out_rows_per_domain or cap
     for domain, rows in by_domain.items():
-        rows = sorted(rows, key=lambda row: row[0]["id"])
-        random.Random(f"{seed}:{domain}").shuffle(rows)
         if domain in options.test_domains or domain in options.dev_domains:
             which = "test" if domain in options.test_domains else "dev"
-            held[which] += [(r, f, f"{dataset_label(r, f)} ({HELD_OUT})") for r, f in rows[:held_cap]]
+            held[which] += [(r, f, held_out_label(r, f)) for r, f in rows[:held_cap]]
             continue
         n_held = round(len(rows) * options.test_fraction)
         held["test"] += [(r, f, dataset_label(r, f)) for r, f in rows[:n_held][:cap]]
@@ -103,13 +127,8 @@ def domain_splits(files: list[str], seed: int, options: DomainSplitOptions) -> S
         train += rows[2 * n_held:][:options.max_train_rows_per_domain]
     evaluated, other = (held["dev"], held["test"]) if options.evaluate_on == "dev" else (held["test"], held["dev"])
     splits = Splits(train=[r for r, _ in train], test=[r for r, _, _ in evaluated],
-                    test_files=[f for _, f, _ in evaluated], test_labels=[label for _, _, label in evaluated])
-    for name in files:
-        splits.files[name] = {
-            "rows": sum(1 for rows in by_domain.values() for _, f in rows if f == name), "bad_rows": 0,
-            "train": sum(f == name for _, f in train), "test": sum(f == name for _, f, _ in evaluated),
-            "held_out": sum(f == name for _, f, _ in other), "sha256": file_sha256(name),
-        }
+                    test_files=[f for _, f, _ in evaluated], test_labels=[label for _, _, label in evaluated],
+                    files=file_counts(files, by_domain, train, evaluated, other))
     return splits
 
 

@@ -214,7 +214,7 @@ def test_snips_benchmark_runs_the_whole_comparison_unless_told_otherwise(monkeyp
 
 
 def test_a_model_saved_before_a_recipe_key_existed_is_reused_unless_the_key_is_set(monkeypatch):
-    from jsontune.benchmarks.snips.benchmark import same_training
+    from jsontune.benchmarks.runs import same_training
 
     monkeypatch.chdir(REPO)
     asked = load_recipe("recipes/snips/lora.yaml").resolved()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import hashlib
 import json
 import logging
 import shutil
@@ -28,10 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from jsontune import run_dir
-from jsontune.benchmarks.runs import train_in_subprocess
+from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_in_subprocess, trained_as
 from jsontune.benchmarks.snips.defaults import MODELS_DIR, MODES, OUT_DIR, RECIPES, SIZES, WHOLE_POOL_RECIPES
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
 from jsontune.benchmarks.snips.slot_catalogue import with_catalogue
@@ -45,18 +42,15 @@ from jsontune.benchmarks.snips.split import (
     parse_per_intent,
     query_text,
 )
-from jsontune.data.splits import SplitError, normalised_split
-from jsontune.decoding.strategies import DecodingConfig
-from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.evaluate import load_predictions
 from jsontune.evaluation.metrics import aggregate
-from jsontune.files import write_json, write_text
-from jsontune.recipe import JSONTUNE_SECTION, SPLIT_KEY, Recipe, RecipeError, jsontune_defaults, load_recipe
+from jsontune.files import write_text
+from jsontune.recipe import SPLIT_KEY, Recipe, RecipeError, load_recipe
 from jsontune.run_dir import METRICS_FILE
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("lora", "complete")
-RUN_KEY_FILE = "run_key.json"  # beside an evaluation's metrics: what it evaluated, to know when to redo it
 # Beside a model trained with a slot catalogue: the text its prompts ended with. The recipe names only the
 # rendering, so a changed description would otherwise reuse a model trained on the old text.
 CATALOGUE_FILE = "slot_catalogue.txt"
@@ -113,35 +107,12 @@ def split_options(recipe: Recipe) -> SnipsSplitOptions:
     return SPLIT_BUILDER.parse_options({k: v for k, v in _snips_split(recipe).items() if k != "name"})
 
 
-def _training_settings(resolved: dict) -> dict:
-    """A resolved recipe without its evaluation settings (jsontune's eval_*), which training does not use, and
-    with the jsontune keys and split options it lacks at their defaults (a run saved before such a key existed
-    ran without it)."""
-    section = {**jsontune_defaults(), **resolved.get(JSONTUNE_SECTION, {})}
-    if section.get(SPLIT_KEY):
-        try:
-            section[SPLIT_KEY] = normalised_split(section[SPLIT_KEY])
-        except SplitError:
-            pass  # a split today's builders refuse (an option since removed): it differs, so the model retrains
-    return {**resolved, JSONTUNE_SECTION: {key: value for key, value in section.items() if not key.startswith("eval_")}}
-
-
-def same_training(saved: dict, asked: dict) -> bool:
-    """Whether a saved resolved recipe trains as the asked one does: evaluation settings aside, a missing jsontune
-    key or split option read as its default."""
-    plain = yaml.safe_load(yaml.safe_dump(asked))
-    return _training_settings(saved) == _training_settings(plain)
-
-
 def _is_trained(model: Model, catalogue: str | None) -> bool:
-    """Whether the model's folder holds a finished training of this recipe (`same_training`), whose prompts ended
+    """Whether the model's folder holds a finished training of this recipe (`runs.trained_as`), whose prompts ended
     with this slot catalogue text (None: none)."""
-    saved = run_dir.recipe_path(model.directory)
-    if run_dir.read_train_results(model.directory) is None or not saved.is_file():
-        return False
     if catalogue and _read_text(model.directory / CATALOGUE_FILE) != catalogue:
         return False
-    return same_training(yaml.safe_load(saved.read_text()), model.recipe.resolved())
+    return trained_as(model.directory, model.recipe)
 
 
 def train(model: Model, catalogue: str | None, out_dir: Path) -> None:
@@ -168,19 +139,6 @@ def prompted(records: list[dict], model: Model, data_split: SnipsSplit) -> list[
     """The evaluation records as the model's training prompts were written: with its slot catalogue, if any."""
     text = model_catalogue(model, data_split)
     return with_catalogue(records, text) if text else records
-
-
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _decoding(mode: str, recipe: Recipe) -> tuple[DecodingConfig, int]:
-    args = recipe.jsontune
-    if mode == "constrained":
-        constrained = DecodingConfig("constrained", backend=args.eval_grammar_backend,
-                                     open_objects=args.eval_open_objects)
-        return constrained, args.eval_constrained_max_new_tokens
-    return DecodingConfig("greedy"), args.eval_max_new_tokens
 
 
 def evaluation_records(records: list[dict], catalogue: dict[str, list[str]],
@@ -291,18 +249,12 @@ def run_snips_benchmark(
 def _evaluate(model: Model, mode: str, records: list[dict], out: Path, fresh: bool, timings: dict[str, float],
               progress: str) -> CurvePoint:
     """Evaluate one model in one mode (or reuse the same evaluation done before) and load its results."""
-    decoding, budget = _decoding(mode, model.recipe)
-    trained = run_dir.train_results_text(model.directory)
-    key = {"model": _fingerprint(trained), "records": _fingerprint([r["id"] for r in records]),
-           "decoding": decoding.describe(), "max_new_tokens": budget}
-    key_file = out / RUN_KEY_FILE
-    if fresh or not key_file.is_file() or json.loads(key_file.read_text()) != key or not (out / METRICS_FILE).is_file():
-        logger.info("%s evaluating %s, %s decoding, on %d queries", progress, model.label, mode, len(records))
-        began = time.perf_counter()
-        key_file.unlink(missing_ok=True)  # written last, so that a run cut short is redone
-        evaluate_model(model.directory, records, out, batch_size=model.recipe.jsontune.eval_batch_size,
-                       max_new_tokens=budget, decoding=decoding, label=f"{model.label} {mode}")
-        write_json(key_file, key)
+    decoding, budget = decoding_for(mode, model.recipe)
+    began = time.perf_counter()
+    logger.info("%s evaluating %s, %s decoding, on %d queries (unless done before)", progress, model.label, mode,
+                len(records))
+    if evaluate_once(model.directory, records, out, decoding, budget, fresh,
+                     batch_size=model.recipe.jsontune.eval_batch_size, label=f"{model.label} {mode}"):
         timings[f"eval_{model.label}_{mode}_s"] = time.perf_counter() - began
     else:
         logger.info("%s %s, %s decoding: evaluated before, reused", progress, model.label, mode)
