@@ -95,7 +95,7 @@ def run_experiment(
         recipes[GRPO] = load(grpo_recipe, ["--model_name_or_path", recipes["lora"].model.model_name_or_path,
                                            "--output_dir", beside[GRPO]], trainer_config=GRPOConfig)
     reference = recipes["lora"]
-    splits = _shared_splits(recipes)
+    splits = shared_splits(recipes)
     results_dir = Path(results_dir)
     timings: dict[str, float] = {}
 
@@ -112,7 +112,7 @@ def run_experiment(
 
     test, datasets = splits.test, splits.test_datasets()
     if debug:
-        test, datasets = _first_rows_per_label(test, datasets, DEBUG_ROWS_PER_LABEL)
+        test, datasets = first_rows_per_label(test, datasets, DEBUG_ROWS_PER_LABEL)
     write_jsonl(results_dir / "test.jsonl", test)
     base_path = resolve_model_name(reference.model.model_name_or_path)
     base_prompt = reference.prompt_config(load_tokenizer(base_path))
@@ -215,7 +215,7 @@ def _headline(report: str) -> str:
                      if s.startswith(("Overall", SPLITS_SECTION, "Complete vs LoRA", GRPO_SECTION)))
 
 
-def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:
+def first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[list[dict], list[str]]:
     """The first n test rows of each label (--debug), in their order."""
     kept: dict[str, int] = {}
     rows, names = [], []
@@ -227,7 +227,7 @@ def _first_rows_per_label(test: list[dict], labels: list[str], n: int) -> tuple[
     return rows, names
 
 
-def _shared_splits(recipes: dict[str, Recipe]):
+def shared_splits(recipes: dict[str, Recipe]):
     """The data splits, whose test split must be the same for every recipe for the comparison to mean anything."""
     splits = {label: recipe.splits() for label, recipe in recipes.items()}
     ids = {label: [r["id"] for r in split.test] for label, split in splits.items()}

@@ -431,6 +431,27 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, statistic: Callable | Non
     return [float(low), float(high)]
 
 
+def cluster_bootstrap_ci(values: Sequence[float], clusters: Sequence[str], confidence: float = 0.95,
+                         n_resamples: int = 1000, seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval [low, high] of the mean over rows, resampling whole clusters (domains), not rows.
+
+    Rows of one cluster are not independent (one domain's rows share its schema and its phrasing), so resampling
+    rows would give an interval too narrow for the question "on other domains like these"; each resample draws as
+    many clusters as there are, with replacement, and takes the mean over all the rows they hold. For a paired
+    comparison pass the per-row differences. Raises ValueError on an empty sample or mismatched lengths.
+    """
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 1 or data.size == 0 or len(clusters) != data.size:
+        raise ValueError("cluster_bootstrap_ci needs a non-empty 1-D sample and one cluster per value")
+    _, index = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
+    sums, counts = np.bincount(index, weights=data), np.bincount(index)
+    picks = np.random.default_rng(seed).integers(0, len(sums), size=(n_resamples, len(sums)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return [float(low), float(high)]
+
+
 def _interval_or_none(low: float, high: float) -> list[float] | None:
     return None if np.isnan(low) or np.isnan(high) else [float(low), float(high)]
 
@@ -449,7 +470,7 @@ def _published_counts(row: dict) -> dict[str, list[int]]:
     return published_slot_counts(row.get("parsed") if row.get("parse_ok") else None, row["reference"])
 
 
-def _row_value(row: dict, name: str) -> float:
+def row_value(row: dict, name: str) -> float:
     """A row's figure for an aggregate name; fact F1 recounted from the answer for rows scored before it existed."""
     key = _ROW_KEY.get(name, name)
     if key == "fact_f1" and key not in row:
@@ -475,7 +496,7 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
     ci: dict[str, list[float] | None] = {}
     with_ci = n_resamples > 0
     for name in METRIC_NAMES:
-        values = np.array([_row_value(row, name) for row in rows])
+        values = np.array([row_value(row, name) for row in rows])
         result[name] = float(np.mean(values))
         if with_ci:
             ci[name] = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
