@@ -15,6 +15,7 @@ from jsontune.evaluation.metrics import (
     QUALITY_WEIGHTS,
     aggregate,
     bootstrap_ci,
+    cluster_bootstrap_ci,
     duplicate_keys,
     exact_match,
     fact_f1,
@@ -528,3 +529,13 @@ def test_the_invented_key_rate_is_the_share_of_answers_with_a_schema_that_hold_o
     result = aggregate(rows)
     assert result["invented_key_rate"] == pytest.approx(1 / 3)
     assert result["ci"]["invented_key_rate"][0] <= 1 / 3 <= result["ci"]["invented_key_rate"][1]
+
+
+def test_an_interval_over_domains_is_wider_than_one_over_rows_when_rows_of_a_domain_agree():
+    values = [0.0] * 10 + [1.0] * 10  # two domains, each all wrong or all right
+    domains = ["a"] * 10 + ["b"] * 10
+    assert cluster_bootstrap_ci(values, domains) == [0.0, 1.0]  # a resample holds a, b, or both
+    low, high = bootstrap_ci(values)
+    assert 0.2 < low < high < 0.8
+    with pytest.raises(ValueError, match="one cluster per value"):
+        cluster_bootstrap_ci([1.0, 0.0], ["a"])

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jsontune import run_dir
 from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_in_subprocess, trained_as
 from jsontune.benchmarks.snips.defaults import MODELS_DIR, MODES, OUT_DIR, RECIPES, SIZES, WHOLE_POOL_RECIPES
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report

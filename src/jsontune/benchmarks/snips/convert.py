@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from jsontune.data.contract import write_jsonl
 from jsontune.benchmarks.snips.slot_catalogue import SLOT_DESCRIPTIONS
+from jsontune.data.contract import write_jsonl
 from jsontune.data.schemas import DRAFT_2020_12
 from jsontune.errors import MissingFileError
 
