@@ -173,7 +173,7 @@ def _figure(results: list[FoldResult], pooled: list[dict]):
         ax.set_ylim(0, 1.02)
         ax.set_title(NAMES[name])
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(loc="lower left", fontsize=8)
+    axes[0].legend(loc="best", fontsize=8)
     fig.suptitle(f"Cross-validation over domains, {len(results)} folds")
     return fig
 
