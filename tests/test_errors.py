@@ -263,6 +263,14 @@ def test_an_empty_training_split_is_a_message(make_recipe, tmp_path):
     assert_refused(invoke("train", recipe), "the training split is empty (1 test record(s)")
 
 
+def test_cross_validation_with_more_folds_than_domains_is_refused_before_anything_trains(make_recipe, tmp_path):
+    recipes = [make_recipe(use_peft=peft) for peft in (False, True)]  # the tiny data: one domain, its file's stem
+    result = invoke("cv", "--complete-recipe", recipes[0], "--lora-recipe", recipes[1], "--results-dir",
+                    tmp_path / "cv", "--folds", "2")
+    assert_refused(result, "2 folds need 2 domains or more; the data has 1")
+    assert not (tmp_path / "cv").exists()
+
+
 def test_a_training_row_longer_than_the_models_context_is_named_by_file_and_line(make_recipe, tmp_path):
     data = tmp_path / "long.jsonl"  # the tiny model's context is 512 tokens
     rows = [TINY_RECORDS[0], {**TINY_RECORDS[1], "prompt": "Bob lives in Oslo. " * 200}]

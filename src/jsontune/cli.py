@@ -916,8 +916,11 @@ def cv(
     from jsontune.benchmarks.cross_validation import run_cross_validation
 
     _setup_logging()
-    run_cross_validation(complete_recipe, lora_recipe, results_dir, folds, max_train_rows_per_domain or None,
-                         max_held_out_rows_per_domain or None, fresh, debug)
+    try:
+        run_cross_validation(complete_recipe, lora_recipe, results_dir, folds, max_train_rows_per_domain or None,
+                             max_held_out_rows_per_domain or None, fresh, debug)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:  # RuntimeError: a training failed
+        _fail(str(err))
 
 
 def _sizes(text: str, option: str) -> list[str]:

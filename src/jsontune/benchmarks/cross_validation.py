@@ -26,6 +26,7 @@ import logging
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from jsontune.benchmarks.experiment import DEBUG_OVERRIDES, DEBUG_ROWS_PER_LABEL, first_rows_per_label, shared_splits
@@ -54,7 +55,7 @@ FOLD_FILE = "fold.json"
 def fold_recipes(recipes: dict[str, str | Path], options: DomainFoldOptions, fold_dir: Path,
                  debug: bool = False) -> dict[str, Recipe]:
     """Each method's recipe split by `domain_folds` at `options`, training into `fold_dir/models/<method>`."""
-    split = json.dumps({"name": NAME, **options.__dict__})
+    split = json.dumps({"name": NAME, **asdict(options)})
     return {method: load_recipe(path, [*(DEBUG_OVERRIDES if debug else []), f"--{SPLIT_KEY}", split,
                                        "--output_dir", str(fold_dir / "models" / method)])
             for method, path in recipes.items()}
