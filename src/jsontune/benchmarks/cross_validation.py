@@ -23,14 +23,13 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import shutil
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from jsontune.benchmarks.experiment import DEBUG_OVERRIDES, DEBUG_ROWS_PER_LABEL, first_rows_per_label, shared_splits
-from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_in_subprocess, trained_as
+from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_afresh, trained_as
 from jsontune.data.domain_folds import (
     CV_HELD_OUT_ROWS_PER_DOMAIN,
     CV_TRAIN_ROWS_PER_DOMAIN,
@@ -128,9 +127,7 @@ def _run_fold(k: int, fold_dir: Path, recipes: dict[str, Recipe], test: list[dic
         if not fresh and trained_as(model_dir, recipe):
             logger.info("fold %d: %s already trained in %s, reused", k, method, model_dir)
             continue
-        if model_dir.exists():
-            shutil.rmtree(model_dir)  # a stale or unfinished run
-        train_in_subprocess(method, recipe, fold_dir)
+        train_afresh(method, recipe, fold_dir)
         did_work = True
     runs = {}
     for method, recipe in recipes.items():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,6 +55,15 @@ def train_in_subprocess(label: str, recipe: Recipe, results_dir: Path, command: 
     returncode = run_child([sys.executable, "-m", "jsontune.cli", command, str(resolved), "--overwrite"])
     if returncode != 0:
         raise RuntimeError(f"training the {label} model failed (exit code {returncode}); see the log above")
+
+
+def train_afresh(label: str, recipe: Recipe, results_dir: Path) -> None:
+    """`train_in_subprocess` into an emptied output_dir: a stale or unfinished run of another recipe (which
+    `trained_as` refused) leaves nothing behind that could mix with the new one."""
+    directory = Path(recipe.training.output_dir)
+    if directory.exists():
+        shutil.rmtree(directory)
+    train_in_subprocess(label, recipe, results_dir)
 
 
 def run_child(command: list[str]) -> int:

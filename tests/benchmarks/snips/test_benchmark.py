@@ -395,6 +395,7 @@ def test_with_a_slot_catalogue_training_and_evaluation_prompts_end_with_the_same
 
 def test_a_model_trained_with_another_slot_catalogue_text_is_trained_again(monkeypatch, tmp_path):
     from jsontune import run_dir
+    from jsontune.benchmarks import runs
     from jsontune.benchmarks.snips import benchmark
 
     monkeypatch.chdir(REPO)
@@ -406,7 +407,7 @@ def test_a_model_trained_with_another_slot_catalogue_text_is_trained_again(monke
         (model.directory / run_dir.TRAIN_RESULTS_FILE).write_text("{}")
         run_dir.recipe_path(model.directory).write_text(yaml.safe_dump(recipe.resolved()))
 
-    monkeypatch.setattr(benchmark, "train_in_subprocess", finished_training)
+    monkeypatch.setattr(runs, "train_in_subprocess", finished_training)  # what train_afresh calls
     split, _ = load_snips_split(SNIPS_FILES, seed=42)
     text = benchmark.model_catalogue(model, split)
     benchmark.train(model, None, tmp_path)

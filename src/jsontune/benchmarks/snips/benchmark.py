@@ -21,13 +21,12 @@ import copy
 import gc
 import json
 import logging
-import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_in_subprocess, trained_as
+from jsontune.benchmarks.runs import decoding_for, evaluate_once, train_afresh, trained_as
 from jsontune.benchmarks.snips.defaults import MODELS_DIR, MODES, OUT_DIR, RECIPES, SIZES, WHOLE_POOL_RECIPES
 from jsontune.benchmarks.snips.report import CurvePoint, write_snips_report
 from jsontune.benchmarks.snips.slot_catalogue import with_catalogue
@@ -117,9 +116,7 @@ def _is_trained(model: Model, catalogue: str | None) -> bool:
 def train(model: Model, catalogue: str | None, out_dir: Path) -> None:
     """Train the model in a process of its own, into a fresh folder, and record its slot catalogue text beside it
     (`_is_trained` reads it back)."""
-    if model.directory.exists():
-        shutil.rmtree(model.directory)  # a stale or unfinished run of another recipe
-    train_in_subprocess(model.label, model.recipe, out_dir)
+    train_afresh(model.label, model.recipe, out_dir)
     if catalogue:
         write_text(model.directory / CATALOGUE_FILE, catalogue)
 
