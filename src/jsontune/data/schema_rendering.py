@@ -16,10 +16,7 @@ Four renderings, chosen by `PromptConfig.schema_format` and saved with a trained
   its default, its pattern and its description (`{"city":"string: The city and state, e.g. 'Boston, MA'",
   "unit":"celsius|fahrenheit (optional, default celsius)"}`). Real schemas put formats, defaults and
   optionality there (function parameters, API payloads, forms); the template drops them, and an answer that
-  follows "amount in cents" or leaves out an optional key cannot be written without them. A list, a nested
-  object or a const holds no type name to annotate in its place, so its words go on a line of notes below
-  the skeleton (`Notes:` / `- share_with: optional, Emails to share the file with`); without them an
-  optional list looked required.
+  follows "amount in cents" or leaves out an optional key cannot be written without them.
 - `noted_template`: the template as it is, then a line of notes per key whose schema says something
   (`- city: The city and state, e.g. 'Boston, MA'` / `- unit: optional, default celsius`): the same words
   as `described_template`, kept out of the skeleton, so that a value's place holds only its type and a
@@ -64,9 +61,7 @@ def render_schema(schema: dict, schema_format: str) -> str:
     if schema_format == "json_schema":
         return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     if schema_format in ("template", "marked_template", "described_template"):
-        skeleton = json.dumps(_template(schema, schema, 0, schema_format), ensure_ascii=False, separators=(",", ":"))
-        notes = _notes_lines(schema, schema, 0, "", only_unwritten=True) if schema_format == "described_template" else []
-        return "\n".join([skeleton, "Notes:", *notes]) if notes else skeleton
+        return json.dumps(_template(schema, schema, 0, schema_format), ensure_ascii=False, separators=(",", ":"))
     if schema_format == "noted_template":
         notes = _notes_lines(schema, schema, 0, "")
         skeleton = json.dumps(_template(schema, schema, 0), ensure_ascii=False, separators=(",", ":"))
@@ -177,13 +172,11 @@ def _keyed(node: Any, root: dict, refs: int) -> tuple[dict, int, dict | None]:
     return node, refs, None
 
 
-def _notes_lines(node: Any, root: dict, refs: int, prefix: str, only_unwritten: bool = False) -> list[str]:
-    """`- key: notes` for every key, at any depth (`items[].qty`), whose schema says something in words; with
-    `only_unwritten`, only for the keys whose notes `described_template` cannot write in the skeleton (a list, a
-    nested object or a const, whose place holds no type name to annotate)."""
+def _notes_lines(node: Any, root: dict, refs: int, prefix: str) -> list[str]:
+    """`- key: notes` for every key, at any depth (`items[].qty`), whose schema says something in words."""
     node, refs, items = _keyed(node, root, refs)
     if items is not None:
-        return _notes_lines(items, root, refs, prefix + "[]", only_unwritten)
+        return _notes_lines(items, root, refs, prefix + "[]")
     required = set(node.get("required") or [])
     lines = []
     for key, child in _named_keys(node).items():
@@ -192,11 +185,10 @@ def _notes_lines(node: Any, root: dict, refs: int, prefix: str, only_unwritten: 
         parts, description = _note_parts(resolved, key in required)
         if description:
             parts.append(description)
-        written = isinstance(_template(child, root, refs), str) and "const" not in resolved
-        if parts and not (only_unwritten and written):
+        if parts:
             lines.append(f"- {path}: {', '.join(parts)}")
         if _has_children(resolved, root, refs):
-            lines += _notes_lines(resolved, root, refs, path, only_unwritten)
+            lines += _notes_lines(resolved, root, refs, path)
     return lines
 
 
