@@ -481,7 +481,9 @@ def compare(
     folders: list[str] = typer.Argument(..., help="Evaluation folders (of `jsontune eval`, `eval --endpoint`, "
                                                   "`score`, or the experiment's results/benchmarks/runs/MODEL/"
                                                   "DECODING), each as FOLDER or NAME=FOLDER; the first is the "
-                                                  "baseline of the paired tests."),
+                                                  "baseline of the paired tests. Folders given one NAME are "
+                                                  "seeds of one recipe: each row is scored by its mean over "
+                                                  "them."),
     out: Path = typer.Option(..., help="Where the report, plot, CSV and metadata are written."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the report OUT holds."),
 ) -> None:

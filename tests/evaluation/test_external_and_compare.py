@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from jsontune.errors import JsontuneError
 from jsontune.evaluation.compare import CompareError, compare_runs
 from jsontune.evaluation.external import AnswersError, score_answers
+from jsontune.evaluation.metrics import row_metrics
+from jsontune.evaluation.report import BenchmarkRun
+from jsontune.evaluation.seed_pooling import PoolingError, pool_runs
 
 PAIR = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}, "required": ["a", "b"]}
 RECORDS = [{"id": f"q{i}", "prompt": f"question {i}", "reference": {"a": i, "b": "x"}, "schema": PAIR}
@@ -81,13 +85,75 @@ def test_compare_puts_runs_side_by_side_and_tests_each_against_the_first_on_the_
         compare_runs([str(tmp_path / "right"), str(tmp_path / "half")], tmp_path / "cmp")
 
 
-def test_compare_refuses_runs_of_other_rows_or_with_one_name(tmp_path):
+def test_compare_refuses_runs_of_other_rows_one_folder_twice_or_one_label_it_was_not_told_to_pool(tmp_path):
     answers = [{"id": r["id"], "output": r["reference"]} for r in RECORDS]
     score_answers(RECORDS, _answers(tmp_path / "a.jsonl", answers), tmp_path / "all")
+    score_answers(RECORDS, _answers(tmp_path / "a.jsonl", answers), tmp_path / "again", label="a")
     score_answers(RECORDS[:3], _answers(tmp_path / "b.jsonl", answers[:3]), tmp_path / "three")
 
     with pytest.raises(CompareError, match="not the same rows .*1 of its rows missing \\(q4\\)"):
         compare_runs([str(tmp_path / "all"), str(tmp_path / "three")], tmp_path / "cmp")
-    with pytest.raises(CompareError, match="name them apart as NAME=FOLDER"):
-        compare_runs([f"x={tmp_path / 'all'}", f"x={tmp_path / 'all'}"], tmp_path / "cmp")
+    with pytest.raises(CompareError, match="not the same rows"):  # a seed of a pooled run too
+        compare_runs([str(tmp_path / "all"), f"x={tmp_path / 'again'}", f"x={tmp_path / 'three'}"], tmp_path / "cmp")
+    with pytest.raises(CompareError, match="given twice"):
+        compare_runs([f"x={tmp_path / 'all'}", f"x={tmp_path / 'all'}", str(tmp_path / "again")], tmp_path / "cmp")
+    with pytest.raises(CompareError, match="name them apart as NAME=FOLDER, or give them one NAME"):
+        compare_runs([str(tmp_path / "all"), str(tmp_path / "again")], tmp_path / "cmp")  # both labelled "a"
+    with pytest.raises(CompareError, match="another run to compare them with"):
+        compare_runs([f"x={tmp_path / 'all'}", f"x={tmp_path / 'again'}"], tmp_path / "cmp")
     assert not (tmp_path / "cmp").exists()
+
+
+def test_folders_given_one_name_are_pooled_as_seeds_and_tested_on_each_rows_mean(tmp_path):
+    right = [{"id": r["id"], "output": r["reference"]} for r in RECORDS]
+    score_answers(RECORDS, _answers(tmp_path / "right.jsonl", right), tmp_path / "right")
+    # Each seed's model leaves out "b" (schema invalid, field F1 2/3) on one row, another row for each seed.
+    for seed, missed in ((42, "q1"), (43, "q2")):
+        answers = [{"id": r["id"], "output": {"a": r["reference"]["a"]} if r["id"] == missed else r["reference"]}
+                   for r in RECORDS]
+        score_answers(RECORDS, _answers(tmp_path / f"new{seed}.jsonl", answers), tmp_path / f"new{seed}")
+
+    paths = compare_runs([str(tmp_path / "right"), f"new={tmp_path / 'new42'}", f"new={tmp_path / 'new43'}"],
+                         tmp_path / "cmp")
+
+    report = paths["report"].read_text()
+    assert "new / external (n = 4, each row the mean of 2 runs)" in report
+    records = {row["model"]: row for row in csv.DictReader(paths["csv"].open()) if row["dataset"] == "all"}
+    # Rows q1 and q2 follow the schema in one seed of two and score (2/3 + 1) / 2; q3 and q4 are right in both.
+    assert float(records["new"]["schema_adherence"]) == pytest.approx((0.5 + 0.5 + 1 + 1) / 4)
+    assert float(records["new"]["field_f1"]) == pytest.approx((5 / 6 + 5 / 6 + 1 + 1) / 4)
+    paired = report.split("## Paired tests against right / external")[1].split("\n## ")[0]
+    # Row means against the baseline: field F1 -1/6 on two rows, adherence -0.5 on two, zero on the others; two
+    # non-zero differences of one sign give the exact Wilcoxon p 2 / 2^2 = 0.5, for adherence too (W: the shares
+    # are not yes or no, so McNemar does not apply).
+    assert ("| external | all | new / external − right / external | 4 | −0.083 [−0.167, 0.000] | 0.5 "
+            "| −0.250 [−0.500, 0.000] | 0.5 (W) |") in paired
+    metadata = json.loads(paths["metadata"].read_text())
+    assert metadata["compared"]["new / external"] == [str(tmp_path / "new42"), str(tmp_path / "new43")]
+
+
+def test_a_pooled_row_shares_its_yes_no_counts_and_sums_its_slot_counts():
+    slots = {"intent": "GetWeather", "slots": {"city": "Paris"}}
+    answers = [  # (slot record, schema record) answered by two seeds' models
+        ('{"intent": "GetWeather", "slots": {"city": "Paris"}}', '{"a": 1, "b": "x", "c": 2, "d": 3}'),
+        ('{"intent": "GetWeather", "slots": {"city": "Rome", "state": "TX"}}', '{"a": 1, "b": "x"}'),
+    ]
+
+    def run(decoding: str, outputs: tuple[str, str]) -> BenchmarkRun:
+        rows = [{"id": "slot", "output": outputs[0], **row_metrics(outputs[0], slots)},
+                {"id": "pair", "output": outputs[1], **row_metrics(outputs[1], {"a": 1, "b": "x"}, PAIR)}]
+        return BenchmarkRun("m", decoding, {"n": 2}, rows)
+
+    pooled = pool_runs([run("greedy", answers[0]), run("greedy", answers[1])])
+
+    slot_row, pair_row = pooled.rows
+    assert slot_row["slot_counts"] == {"city": [1, 1, 1], "state": [0, 1, 0]}  # [tp, fp, fn], summed
+    assert slot_row["parsed"] == {"intent": "GetWeather", "slots": {"city": "Paris"}}  # the first seed's answer
+    assert slot_row["intent_correct"] == 1.0 and slot_row["slot_f1"] == 0.5  # the row's own F1s 1 and 0, averaged
+    assert pair_row["invented_keys"] == 0.5  # one seed of two invented keys (two of them)
+    assert pooled.metrics["invented_key_rate"] == 0.5 and pooled.metrics["pooled_runs"] == 2
+    # Counted over both seeds' answers (not the first seed's alone, F1 1): "city" has 1 true positive, 1 false
+    # positive and 1 false negative, F1 0.5; "state" has no reference occurrence, so it weighs nothing.
+    assert pooled.metrics["slot_f1"] == pytest.approx(0.5)
+    with pytest.raises(PoolingError, match="decoded constrained and greedy"):
+        pool_runs([run("greedy", answers[0]), run("constrained", answers[1])])

@@ -501,14 +501,15 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
         if with_ci:
             ci[name] = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
     with_schema = [row["invented_keys"] for row in rows if row.get("invented_keys") is not None]
-    # The share of answers (of rows with a schema) holding at least one key the schema does not declare.
-    result[INVENTED_KEY_RATE] = float(np.mean([count > 0 for count in with_schema])) if with_schema else None
+    # The share of answers (of rows with a schema) holding at least one key the schema does not declare (a row that
+    # pools several seeds holds that share already: `seed_pooling`).
+    invented = [min(float(count), 1.0) for count in with_schema]
+    result[INVENTED_KEY_RATE] = float(np.mean(invented)) if with_schema else None
     if with_ci and with_schema:
-        ci[INVENTED_KEY_RATE] = bootstrap_ci([float(count > 0) for count in with_schema], confidence=confidence,
-                                               n_resamples=n_resamples, seed=seed)
+        ci[INVENTED_KEY_RATE] = bootstrap_ci(invented, confidence=confidence, n_resamples=n_resamples, seed=seed)
     parsed_rows = [row for row in rows if row.get("parse_ok")]
     # Rows scored before duplicate keys were counted carry no count: the rate covers the rows that do.
-    counted = [float(row["duplicate_keys"] > 0) for row in parsed_rows if row.get("duplicate_keys") is not None]
+    counted = [min(float(row["duplicate_keys"]), 1.0) for row in parsed_rows if row.get("duplicate_keys") is not None]
     result[DUPLICATE_KEY_RATE] = float(np.mean(counted)) if counted else None
     slot_rows = [row for row in rows if row.get("slot_counts") is not None]
     if slot_rows:

@@ -83,6 +83,7 @@ SPLITS_SECTION = "In-domain vs held-out domains"
 SCHEMA_FREE = "rows without a schema"
 SCHEMA_FREE_SECTION = "Rows without a schema"
 PAIRED_KEYS = ("quality_score", "field_f1")  # Wilcoxon + paired bootstrap; parse_ok gets McNemar
+POOLED_RUNS = "pooled_runs"  # in the metrics of a run that pools several seeds' runs (`seed_pooling`): how many
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _row_performance(rows: list[dict], run_metrics: dict) -> dict[str, Any]:
     )
     perf["mean_attempts"] = _mean_of(rows, "attempts")
     perf["rescued_rate"] = _mean_of(rows, "rescued")
-    finished = [r["finished"] for r in rows if isinstance(r.get("finished"), bool)]
+    finished = [float(r["finished"]) for r in rows if isinstance(r.get("finished"), (bool, float))]  # float: pooled
     perf["cut_off_rate"] = 1 - float(np.mean(finished)) if finished else None
     return perf
 
@@ -195,8 +196,8 @@ def csv_columns() -> list[str]:
     columns = ["model", "decoding", "dataset", "n"]
     for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
-    columns += [DUPLICATE_KEY_RATE, "n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s", "generated_tokens_per_second",
-                "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
+    columns += [DUPLICATE_KEY_RATE, "n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s",
+                "generated_tokens_per_second", "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
                 "rescued_rate", "cut_off_rate"]
     return columns
 
@@ -373,18 +374,30 @@ def grpo_vs_more_sft(runs: list[BenchmarkRun], context: dict, seed: int = 0) -> 
 
 PAIRED_TABLE_HEADER = ["decoding", "test split", "comparison", "n", "field F1 difference", "Wilcoxon p",
                        "schema adherence difference", "McNemar p"]
+POOLED_SCHEMA_TEST = ("; where a run pools several seeds (`jsontune compare` with one NAME for several folders), "
+                      "a row's schema adherence is the share of its seeds' answers that follow the schema, and "
+                      "the McNemar column holds the Wilcoxon signed-rank p of those shares (marked W)")
+
+
+def _yes_or_no(rows: list[dict], key: str) -> bool:
+    return all(row.get(key) in (None, True, False, 0, 1) for row in rows)
 
 
 def _paired_row(first: BenchmarkRun, second: BenchmarkRun, split: str, comparison: str, seed: int) -> list[str]:
-    """One row of a paired table: `second` − `first` on the rows of one test split (or all), matched by id."""
+    """One row of a paired table: `second` − `first` on the rows of one test split (or all), matched by id. Schema
+    adherence is tested by McNemar while it is yes or no on every row, else (runs pooling seeds) by Wilcoxon."""
     a, b = first.rows, second.rows
     if split != ALL_DATASETS:
         a, b = ([row for row in rows if which_test_split(_dataset_of(row)) == split] for rows in (a, b))
     f1 = paired_comparison(a, b, "field_f1", seed=seed)
     schema = paired_comparison(a, b, "schema_valid", seed=seed)
+    if _yes_or_no(a, "schema_valid") and _yes_or_no(b, "schema_valid"):
+        schema_p = _fmt_p(mcnemar(a, b, "schema_valid")["p_value"])
+    else:
+        schema_p = f"{_fmt_p(schema['p_value'])} (W)"
     decoding = first.decoding if first.decoding == second.decoding else f"{first.decoding} → {second.decoding}"
     return [decoding, split, comparison, str(f1["n"]), _signed_with_ci(f1), _fmt_p(f1["p_value"]),
-            _signed_with_ci(schema), _fmt_p(mcnemar(a, b, "schema_valid")["p_value"])]
+            _signed_with_ci(schema), schema_p]
 
 
 def against_baseline(runs: list[BenchmarkRun], baseline: str, seed: int = 0) -> list[str]:
@@ -395,7 +408,8 @@ def against_baseline(runs: list[BenchmarkRun], baseline: str, seed: int = 0) -> 
         return []
     lines = [f"## Paired tests against {baseline}", "",
              ("Each run − the baseline on the same rows (matched by id), with a paired bootstrap 95% CI; field F1 by "
-              f"Wilcoxon signed-rank, schema adherence by exact McNemar. Significance level {SIGNIFICANCE_LEVEL:g}."),
+              f"Wilcoxon signed-rank, schema adherence by exact McNemar{POOLED_SCHEMA_TEST}. "
+              f"Significance level {SIGNIFICANCE_LEVEL:g}."),
              ""]
     splits = [ALL_DATASETS, *_test_splits(runs)]
     body = [_paired_row(first, run, split, f"{run.label} − {first.label}", seed)
@@ -409,6 +423,11 @@ def against_baseline(runs: list[BenchmarkRun], baseline: str, seed: int = 0) -> 
 # Markdown report
 
 
+def _pooled_note(run: BenchmarkRun) -> str:
+    pooled = run.metrics.get(POOLED_RUNS)
+    return f", each row the mean of {pooled} runs" if pooled else ""
+
+
 def _has_slots(metrics_list: list[dict]) -> bool:
     return any(number(m.get("slot_f1")) is not None for m in metrics_list)
 
@@ -416,7 +435,7 @@ def _has_slots(metrics_list: list[dict]) -> bool:
 def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context: dict, seed: int) -> str:
     title = context.get("title") or "jsontune benchmark"
     lines = [f"# {title}", ""]
-    total = ", ".join(f"{run.label} (n = {run.metrics.get('n', len(run.rows))})" for run in runs)
+    total = ", ".join(f"{run.label} (n = {run.metrics.get('n', len(run.rows))}{_pooled_note(run)})" for run in runs)
     lines += [f"Runs: {total}." if runs else "No runs.", "",
               "Scores are means over test rows with 95% bootstrap confidence intervals in brackets. "
               "Attempts: answers per row (progressive decoding retries invalid ones); rescued: the share of "
