@@ -137,8 +137,7 @@ def test_eval_with_a_trained_model_matches_the_evaluate_module(make_recipe, unse
 
 
 def test_figures_per_task_when_the_records_mix_tasks():
-    from jsontune.evaluation.evaluate import by_task
-    from jsontune.evaluation.metrics import row_metrics
+    from jsontune.evaluation.metrics import by_task, row_metrics
 
     def row(task: str, output: str, reference: dict) -> dict:
         return {"meta": {"task": task}, "reference": reference, **row_metrics(output, reference)}

@@ -157,3 +157,24 @@ def test_a_pooled_row_shares_its_yes_no_counts_and_sums_its_slot_counts():
     assert pooled.metrics["slot_f1"] == pytest.approx(0.5)
     with pytest.raises(PoolingError, match="decoded constrained and greedy"):
         pool_runs([run("greedy", answers[0]), run("constrained", answers[1])])
+
+
+def test_the_report_scores_each_task_apart_when_the_rows_mix_tasks(tmp_path):
+    records = [{**r, "meta": {"task": "function_call" if r["id"] in ("q1", "q2") else "form"}} for r in RECORDS]
+    right = [{"id": r["id"], "output": r["reference"]} for r in records]
+    # Wrong "a" on the two function calls only: exact match 0 and field F1 0.5 there, the forms untouched.
+    calls_wrong = [{"id": r["id"], "output": {**r["reference"], "a": 0} if r["meta"]["task"] == "function_call"
+                    else r["reference"]} for r in records]
+    score_answers(records, _answers(tmp_path / "right.jsonl", right), tmp_path / "right")
+    score_answers(records, _answers(tmp_path / "wrong.jsonl", calls_wrong), tmp_path / "wrong")
+
+    paths = compare_runs([str(tmp_path / "right"), str(tmp_path / "wrong")], tmp_path / "cmp")
+
+    section = paths["report"].read_text().split("## Per task")[1].split("\n## ")[0]
+    assert ("| wrong | external | function_call | 2 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] "
+            "| 0.000 [0.000, 0.000] | 0.500 [0.500, 0.500] |") in section
+    assert "| wrong | external | form | 2 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |" in section
+    datasets = [row["dataset"] for row in csv.DictReader(paths["csv"].open()) if row["model"] == "wrong"]
+    assert "task: function_call" in datasets and "task: form" in datasets
+    per_dataset = paths["report"].read_text().split("## Per dataset")[1].split("\n## ")[0]
+    assert "task: " not in per_dataset and "function_call" not in per_dataset

@@ -25,8 +25,8 @@ import numpy as np
 from jsontune.benchmarks.runs import train_in_subprocess
 from jsontune.data.prompting import prompt_ids
 from jsontune.decoding.strategies import DecodingConfig
-from jsontune.evaluation.evaluate import by_task, evaluate_model, load_predictions
-from jsontune.evaluation.metrics import aggregate
+from jsontune.evaluation.evaluate import evaluate_model, load_predictions
+from jsontune.evaluation.metrics import aggregate, by_task
 from jsontune.evaluation.tables import fmt, markdown_table
 from jsontune.models.loading import load_tokenizer
 from jsontune.recipe import Recipe, load_recipe

@@ -34,7 +34,7 @@ from jsontune.decoding.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_NEW_TOKEN
 from jsontune.decoding.repair import rejected
 from jsontune.decoding.strategies import CUT_OFF, Attempt, DecodingConfig, decode
 from jsontune.errors import JsontuneError
-from jsontune.evaluation.metrics import aggregate, row_metrics
+from jsontune.evaluation.metrics import aggregate, by_task, row_metrics
 from jsontune.files import write_json
 from jsontune.memory import peak_memory_mb, reset_peak_memory
 from jsontune.models.loading import load_weights, model_source
@@ -113,15 +113,6 @@ def _training_figures(*directories: str | Path | None) -> dict[str, Any] | None:
             figures.pop("test_ids", None)
             return figures
     return None
-
-
-def by_task(rows: list[dict]) -> dict[str, dict[str, Any]]:
-    """`aggregate` per `meta.task`, when the rows carry two tasks or more (else {})."""
-    tasks: dict[str, list[dict]] = {}
-    for row in rows:
-        meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-        tasks.setdefault(str(meta.get("task") or "unknown"), []).append(row)
-    return {task: aggregate(subset) for task, subset in sorted(tasks.items())} if len(tasks) > 1 else {}
 
 
 def scored_metrics(rows: list[dict]) -> dict[str, Any]:

@@ -533,3 +533,18 @@ def aggregate(rows: list[dict], confidence: float = 0.95, n_resamples: int = 100
         result["n_slot_rows"] = len(slot_rows)
     result["ci"] = ci
     return result
+
+
+def rows_by_task(rows: list[dict]) -> dict[str, list[dict]]:
+    """The rows grouped by `meta.task` (function calls, forms, extraction, rows without a schema), in task order,
+    when they carry two tasks or more (else {})."""
+    tasks: dict[str, list[dict]] = {}
+    for row in rows:
+        meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+        tasks.setdefault(str(meta.get("task") or "unknown"), []).append(row)
+    return dict(sorted(tasks.items())) if len(tasks) > 1 else {}
+
+
+def by_task(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """`aggregate` per `meta.task`, when the rows carry two tasks or more (else {})."""
+    return {task: aggregate(subset) for task, subset in rows_by_task(rows).items()}

@@ -82,6 +82,7 @@ SIGNIFICANCE_LEVEL = 0.05
 SPLITS_SECTION = "In-domain vs held-out domains"
 SCHEMA_FREE = "rows without a schema"
 SCHEMA_FREE_SECTION = "Rows without a schema"
+TASK_PREFIX = "task: "  # the CSV's records per `meta.task`, when the rows mix tasks: "task: function_call"
 PAIRED_KEYS = ("quality_score", "field_f1")  # Wilcoxon + paired bootstrap; parse_ok gets McNemar
 POOLED_RUNS = "pooled_runs"  # in the metrics of a run that pools several seeds' runs (`seed_pooling`): how many
 
@@ -216,8 +217,8 @@ def _csv_record(run: BenchmarkRun, dataset: str, group_metrics: dict, performanc
 
 def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
     """The CSV's records: per run, the "all" row (run.metrics as given), one row per test split when whole
-    domains were held out, one for the rows without a schema when some have one and some not, then one row
-    per dataset; all but "all" recomputed from the rows."""
+    domains were held out, one for the rows without a schema when some have one and some not, one per task
+    ("task: NAME") when the rows mix tasks, then one row per dataset; all but "all" recomputed from the rows."""
     datasets = _datasets(runs)
     splits = _test_splits(runs)
     schema_free = _mixes_schema_free(runs)
@@ -232,6 +233,9 @@ def benchmark_table(runs: list[BenchmarkRun]) -> list[dict[str, Any]]:
             subset = [row for row in run.rows if not row.get("schema")]
             records.append(_csv_record(run, SCHEMA_FREE, metrics_module.aggregate(subset),
                                        _row_performance(subset, run.metrics)))
+        for task, subset in metrics_module.rows_by_task(run.rows).items():
+            records.append(_csv_record(run, TASK_PREFIX + task, metrics_module.aggregate(subset),
+                                       _row_performance(subset, run.metrics)))
         for dataset in datasets:
             subset = [row for row in run.rows if _dataset_of(row) == dataset]
             group = metrics_module.aggregate(subset)  # no rows: n = 0, every metric None
@@ -243,6 +247,21 @@ def _mixes_schema_free(runs: list[BenchmarkRun]) -> bool:
     """Whether the rows are part with a schema and part without (then the latter are scored apart too)."""
     found = {bool(row.get("schema")) for run in runs for row in run.rows}
     return found == {True, False}
+
+
+def _by_task_section(table: list[dict[str, Any]]) -> list[str]:
+    """Every run per task (`meta.task`), when the rows mix tasks: a function call's exact match is its arguments
+    exactly right, and rows without a schema are read on fact F1."""
+    records = [r for r in table if r["dataset"].startswith(TASK_PREFIX)]
+    if not records:
+        return []
+    header = ["model", "decoding", "task", "n", "parse", "schema", "exact match", "field F1", "fact F1"]
+    body = [[r["model"], r["decoding"], r["dataset"].removeprefix(TASK_PREFIX), str(r["n"]),
+             *(_fmt_record_ci(r, key) for key in ("parse_rate", "schema_adherence", "exact_match", "field_f1",
+                                                   "fact_f1"))] for r in records]
+    note = ("The rows by their `meta.task`. For function calls, exact match is the whole argument object right; "
+            "rows without a schema are read on fact F1 (the values captured, whatever keys the model chose).")
+    return ["## Per task", "", note, "", *markdown_table(header, body), ""]
 
 
 def _schema_free_section(table: list[dict[str, Any]]) -> list[str]:
@@ -465,7 +484,8 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
 
     lines += _by_test_split(table)
     splits = {IN_DOMAIN, HELD_OUT}
-    per_dataset = [r for r in table if r["dataset"] not in (ALL_DATASETS, SCHEMA_FREE) and r["dataset"] not in splits]
+    per_dataset = [r for r in table if r["dataset"] not in (ALL_DATASETS, SCHEMA_FREE) and r["dataset"] not in splits
+                   and not r["dataset"].startswith(TASK_PREFIX)]
     slots = _has_slots(per_dataset)
     header = ["model", "decoding", "dataset", "n", "parse", "schema", "field F1", "semantic", "quality score"]
     header += ["slot F1", "intent acc."] if slots else []
@@ -480,6 +500,7 @@ def _report_text(runs: list[BenchmarkRun], table: list[dict[str, Any]], context:
         body.append(row)
     dataset_lines = markdown_table(header, body) if body else ["No per-row predictions were given."]
     lines += ["## Per dataset", "", *dataset_lines, ""]
+    lines += _by_task_section(table)
 
     lines += _training_vs_decoding(runs)
     lines += _schema_free_section(table)
