@@ -173,7 +173,8 @@ def test_the_report_scores_each_task_apart_when_the_rows_mix_tasks(tmp_path):
     section = paths["report"].read_text().split("## Per task")[1].split("\n## ")[0]
     assert ("| wrong | external | function_call | 2 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] "
             "| 0.000 [0.000, 0.000] | 0.500 [0.500, 0.500] |") in section
-    assert "| wrong | external | form | 2 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |" in section
+    assert ("| wrong | external | form | 2 | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] "
+            "| 1.000 [1.000, 1.000] |") in section
     datasets = [row["dataset"] for row in csv.DictReader(paths["csv"].open()) if row["model"] == "wrong"]
     assert "task: function_call" in datasets and "task: form" in datasets
     per_dataset = paths["report"].read_text().split("## Per dataset")[1].split("\n## ")[0]

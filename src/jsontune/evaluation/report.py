@@ -198,8 +198,8 @@ def csv_columns() -> list[str]:
     for name in (*metrics_module.METRIC_NAMES, INVENTED_KEY_RATE, *SLOT_METRIC_NAMES):
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
     columns += [DUPLICATE_KEY_RATE, "n_slot_rows", "latency_mean_s", "latency_p50_s", "latency_p95_s",
-                "generated_tokens_per_second", "peak_memory_mb", "model_size_mb", "trainable_parameters", "train_runtime_s", "mean_attempts",
-                "rescued_rate", "cut_off_rate"]
+                "generated_tokens_per_second", "peak_memory_mb", "model_size_mb", "trainable_parameters",
+                "train_runtime_s", "mean_attempts", "rescued_rate", "cut_off_rate"]
     return columns
 
 
